@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install dataver into .venv (and, with --test, everything the test suite needs: system packages,
+# real dvc in .venv-dvc, remote servers). Safe to re-run: finished steps are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+want_tests=0
+[ "${1:-}" = "--test" ] && want_tests=1
+
+need_apt=()
+command -v git >/dev/null || need_apt+=(git)
+if [ $want_tests = 1 ]; then
+  command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+extras="all"
+[ $want_tests = 1 ] && extras="all,test"
+stamp=".venv/.installed-$(cat pyproject.toml | md5sum | cut -c1-12)-$extras"
+if [ ! -f "$stamp" ]; then
+  echo "== creating .venv (dataver[$extras])"
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
+  .venv/bin/pip install -q -e ".[$extras]" 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -c "import dataver" && touch "$stamp"
+fi
+
+if [ $want_tests = 1 ]; then
+  # Real DVC for the compatibility tests, isolated so its pins never touch dataver's environment.
+  if [ ! -x .venv-dvc/bin/dvc ]; then
+    echo "== creating .venv-dvc (dvc 3.67.1)"
+    "$PY" -m venv .venv-dvc
+    .venv-dvc/bin/pip install -q 'dvc[s3]==3.67.1' 2>&1 | grep -v "is ignored" || true
+    .venv-dvc/bin/dvc --version >/dev/null
+  fi
+fi

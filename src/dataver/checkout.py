@@ -1,0 +1,197 @@
+"""Materialising outputs: diff a wanted manifest against disk and touch only what differs.
+
+Safety: a workspace file is replaced or deleted only if its content is saved in the cache (or
+with ``force``), so checkout never destroys data the user has not committed.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from dataver.errors import CheckoutConflictError, MissingCacheError
+from dataver.hashing import MD5, default_jobs
+from dataver.linking import Linker
+from dataver.manifest import Manifest
+from dataver.odb import ObjectStore
+from dataver.workspace import Hasher, IgnoreRules, scan_dir
+
+
+@dataclass
+class CheckoutResult:
+    """What a checkout changed, by output-relative file path."""
+
+    added: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (path, oid) absent from cache
+
+    def merge(self, other: "CheckoutResult") -> None:
+        self.added += other.added
+        self.modified += other.modified
+        self.deleted += other.deleted
+        self.missing += other.missing
+
+
+class Materializer:
+    """Checks out files and directories from ``odb`` into the workspace."""
+
+    def __init__(self, odb: ObjectStore, hasher: Hasher, linker: Linker, ignore: IgnoreRules | None):
+        self.odb = odb
+        self.hasher = hasher
+        self.linker = linker
+        self.ignore = ignore
+
+    def _saved(self, oid: str, hash_name: str) -> bool:
+        return self.odb.exists(oid, hash_name)
+
+    def checkout_file(self, abspath: str, oid: str, hash_name: str = MD5, isexec: bool = False,
+                      force: bool = False, relink: bool = False) -> CheckoutResult:
+        result = CheckoutResult()
+        src = self.odb.path(oid, hash_name)
+        existed = os.path.lexists(abspath)
+        if existed and os.path.isdir(abspath) and not os.path.islink(abspath):
+            self._remove_dir_safely(abspath, force)
+            existed = False
+        elif existed:
+            current = self._current_oid(abspath, hash_name)
+            if current == oid and not relink:
+                return result
+            if current is not None and current != oid and not force and not self._saved(current, hash_name):
+                raise _conflict(abspath)
+        if not os.path.exists(src):
+            result.missing.append((abspath, oid))
+            return result
+        os.makedirs(os.path.dirname(abspath), exist_ok=True)
+        self.linker.link(src, abspath, isexec)
+        self._remember(abspath, oid, hash_name)
+        (result.modified if existed else result.added).append(abspath)
+        return result
+
+    def _current_oid(self, abspath: str, hash_name: str) -> str | None:
+        try:
+            return self.hasher.hash_file(abspath, hash_name)[0]
+        except FileNotFoundError:  # broken symlink: nothing worth saving
+            return None
+
+    def _remember(self, abspath: str, oid: str, hash_name: str) -> None:
+        from dataver.state import Stat
+
+        st = Stat.of(os.stat(abspath))
+        self.hasher.state.set(self.hasher._key(abspath), st, oid, hash_name)
+
+    def checkout_dir(self, abspath: str, manifest: Manifest, hash_name: str = MD5,
+                     force: bool = False, relink: bool = False) -> CheckoutResult:
+        result = CheckoutResult()
+        if os.path.lexists(abspath) and not os.path.isdir(abspath):
+            current = self._current_oid(abspath, hash_name)
+            if current is not None and not force and not self._saved(current, hash_name):
+                raise _conflict(abspath)
+            os.unlink(abspath)
+        current = self._scan(abspath, hash_name)
+        wanted = manifest.entries
+        extra = [rel for rel in current if rel not in wanted]
+        changed = [rel for rel in wanted if rel in current and (current[rel] != wanted[rel] or relink)]
+        new = [rel for rel in wanted if rel not in current]
+        if not force:
+            unsaved = [rel for rel in extra + changed
+                       if current[rel] != wanted.get(rel) and not self._saved(current[rel], hash_name)]
+            if unsaved:
+                raise _conflict(os.path.join(abspath, unsaved[0]), len(unsaved))
+        for rel in extra:
+            _unlink(os.path.join(abspath, rel))
+            result.deleted.append(rel)
+        _prune_empty_dirs(abspath, extra)
+        todo = changed + new
+        missing = [rel for rel in todo if not self.odb.exists(wanted[rel], hash_name)]
+        result.missing += [(os.path.join(abspath, rel), wanted[rel]) for rel in missing]
+        missing_set = set(missing)
+        todo = [rel for rel in todo if rel not in missing_set]
+        self._write_files(abspath, [(rel, wanted[rel]) for rel in todo], hash_name)
+        in_current = set(current)
+        for rel in todo:
+            (result.modified if rel in in_current else result.added).append(rel)
+        os.makedirs(abspath, exist_ok=True)
+        return result
+
+    def _scan(self, abspath: str, hash_name: str) -> dict[str, str]:
+        if not os.path.isdir(abspath):
+            return {}
+        dir_key = self.hasher._key(abspath)
+        files = list(scan_dir(abspath, dir_key, self.ignore))
+        return self.hasher.hash_entries(dir_key, files, hash_name)
+
+    def _write_files(self, base: str, items: list[tuple[str, str]], hash_name: str) -> None:
+        if not items:
+            return
+        parents = {os.path.dirname(os.path.join(base, rel)) for rel, _ in items}
+        for parent in sorted(parents):
+            os.makedirs(parent, exist_ok=True)
+
+        def write(item: tuple[str, str]) -> None:
+            rel, oid = item
+            dest = os.path.join(base, rel)
+            self.linker.link(self.odb.path(oid, hash_name), dest)
+
+        first, rest = items[0], items[1:]
+        write(first)  # settles the link type before going parallel
+        if rest:
+            with ThreadPoolExecutor(max_workers=min(default_jobs(), 16)) as pool:
+                list(pool.map(write, rest))
+        for rel, oid in items:
+            self._remember(os.path.join(base, rel), oid, hash_name)
+
+    def _remove_dir_safely(self, abspath: str, force: bool) -> None:
+        current = self._scan(abspath, MD5)
+        if not force:
+            unsaved = [rel for rel, oid in current.items() if not self._saved(oid, MD5)]
+            if unsaved:
+                raise _conflict(os.path.join(abspath, unsaved[0]), len(unsaved))
+        import shutil
+
+        shutil.rmtree(abspath, onerror=_force_remove)
+
+
+def _conflict(path: str, count: int = 1) -> CheckoutConflictError:
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    return CheckoutConflictError(
+        f"'{path}'{more} has changes that are not in the cache and would be overwritten",
+        hint="commit them with `dataver add`/`commit`, or use -f to discard them",
+    )
+
+
+def missing_error(missing: list[tuple[str, str]]) -> MissingCacheError:
+    path, oid = missing[0]
+    more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+    return MissingCacheError(
+        f"cache object {oid} for '{path}'{more} is missing", hint="run `dataver pull` to fetch it"
+    )
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except PermissionError:
+        os.chmod(os.path.dirname(path), 0o755)
+        os.unlink(path)
+
+
+def _force_remove(func, path, _exc) -> None:
+    os.chmod(os.path.dirname(path), 0o755)
+    func(path)
+
+
+def _prune_empty_dirs(base: str, removed: list[str]) -> None:
+    dirs = {os.path.dirname(rel) for rel in removed}
+    candidates: set[str] = set()
+    for rel in dirs:
+        while rel:
+            candidates.add(rel)
+            rel = os.path.dirname(rel)
+    for rel in sorted(candidates, key=lambda r: -r.count("/")):
+        try:
+            os.rmdir(os.path.join(base, rel))
+        except OSError:
+            pass

@@ -1,0 +1,53 @@
+"""`dataver add` and `dataver commit`."""
+from __future__ import annotations
+
+import os
+
+from dataver.cli.main import common
+from dataver.cli.output import echo
+
+
+def register(sub) -> None:
+    p = sub.add_parser("add", help="track files or directories",
+                       description="Store TARGETs in the cache and write TARGET.dvc files next to them; "
+                                   "adds /TARGET to .gitignore. Re-adding records new content.")
+    common(p)
+    p.add_argument("targets", nargs="+", metavar="TARGET", help="files or directories to track")
+    p.add_argument("--glob", action="store_true", help="expand wildcards in TARGETs")
+    p.add_argument("--no-commit", action="store_true", help="write the .dvc file without caching the data")
+    p.add_argument("-o", "--out", help="copy the (single) target to OUT inside the repo and track the copy")
+    p.set_defaults(func=run_add)
+
+    c = sub.add_parser("commit", help="record changes of tracked outputs",
+                       description="Save the current content of tracked outputs to the cache and "
+                                   "update their .dvc files.")
+    common(c)
+    c.add_argument("targets", nargs="*", metavar="TARGET", help=".dvc files or outputs (default: all)")
+    c.add_argument("-f", "--force", action="store_true", help="commit without asking")
+    c.set_defaults(func=run_commit)
+
+
+def run_add(args) -> int:
+    from dataver.repo import Repo
+
+    with Repo() as repo:
+        results = repo.add(args.targets, glob=args.glob, no_commit=args.no_commit, out=args.out)
+        gitignores = sorted({os.path.relpath(os.path.join(os.path.dirname(r.path), ".gitignore"))
+                             for r in results})
+        dvcfiles = " ".join(os.path.relpath(r.dvcfile) for r in results)
+    if not repo.config.get_bool("core", "autostage") and not args.quiet and repo.scm.root:
+        echo(args, "To track the changes with git, run:")
+        echo(args, "")
+        echo(args, f"\tgit add {dvcfiles} {' '.join(gitignores)}")
+    return 0
+
+
+def run_commit(args) -> int:
+    from dataver.repo import Repo
+
+    with Repo() as repo:
+        results = repo.commit(args.targets or None, force=args.force)
+    for res in results:
+        if res.changed:
+            echo(args, f"Updated {os.path.relpath(res.dvcfile)}")
+    return 0

@@ -1,0 +1,99 @@
+"""`dataver demo`: a guided run on a generated CV dataset (images + COCO annotations)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+from dataver.cli.main import common
+
+
+def register(sub) -> None:
+    p = sub.add_parser("demo", help="run a demo on a generated image dataset",
+                       description="Create DIR (default: demo-workspace), generate images and a COCO "
+                                   "file, and walk through init, add, commit, change, checkout of the "
+                                   "earlier version.")
+    common(p)
+    p.add_argument("directory", nargs="?", default="demo-workspace", help="where to create the demo repo")
+    p.add_argument("--images", type=int, default=60, help="number of images to generate")
+    p.set_defaults(func=run)
+
+
+def _git(root: str, *args: str) -> str:
+    env = dict(os.environ, GIT_AUTHOR_NAME="dataver demo", GIT_AUTHOR_EMAIL="demo@example.com",
+               GIT_COMMITTER_NAME="dataver demo", GIT_COMMITTER_EMAIL="demo@example.com")
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env, check=True)
+    return proc.stdout
+
+
+def _step(text: str) -> None:
+    print(f"\n== {text}")
+
+
+def _summary(root: str) -> tuple[int, int, str]:
+    from dataver.hashing import md5_file
+
+    ann = os.path.join(root, "data", "annotations", "instances.json")
+    with open(ann, encoding="utf-8") as fobj:
+        coco = json.load(fobj)
+    n_images = len(os.listdir(os.path.join(root, "data", "images")))
+    return n_images, len(coco["annotations"]), md5_file(ann)
+
+
+def run(args) -> int:
+    from dataver.repo import Repo
+    from dataver.sampledata import make_cv_dataset, write_coco
+
+    root = os.path.abspath(args.directory)
+    if os.path.exists(root):
+        shutil.rmtree(root)
+    os.makedirs(root)
+    _step(f"git init + dataver init in {root}")
+    _git(root, "init", "-q", "-b", "main")
+    repo = Repo.init(root)
+    _git(root, "commit", "-qm", "Initialise dataver")
+
+    _step(f"generate {args.images} images and a COCO annotation file, then `dataver add data`")
+    data = os.path.join(root, "data")
+    coco = make_cv_dataset(data, n_images=args.images)
+    repo.add([data])
+    print(open(os.path.join(root, "data.dvc"), encoding="utf-8").read().rstrip())
+    _git(root, "add", "data.dvc", ".gitignore")
+    _git(root, "commit", "-qm", "Dataset v1")
+    v1 = _summary(root)
+    print(f"v1: {v1[0]} images, {v1[1]} annotations, instances.json md5 {v1[2]}")
+
+    _step("relabel: drop the 'car' annotations, add 5 images, `dataver add data` again")
+    coco["annotations"] = [a for a in coco["annotations"] if a["category_id"] != 3]
+    extra = make_cv_dataset(os.path.join(root, "tmp-extra"), n_images=5, seed=1)
+    for img in extra["images"]:
+        new_name = "new_" + img["file_name"]
+        os.replace(os.path.join(root, "tmp-extra", "images", img["file_name"]),
+                   os.path.join(data, "images", new_name))
+    shutil.rmtree(os.path.join(root, "tmp-extra"))
+    write_coco(data, coco)
+    for dvc_path, entries in repo.status().items():
+        print(f"status before add: {dvc_path}: {entries[0]['changed outs']}")
+    repo.add([data])
+    _git(root, "commit", "-qam", "Dataset v2: relabelled")
+    v2 = _summary(root)
+    print(f"v2: {v2[0]} images, {v2[1]} annotations, instances.json md5 {v2[2]}")
+
+    _step("git checkout HEAD~1 && dataver checkout  (back to v1)")
+    _git(root, "checkout", "-q", "HEAD~1")
+    result = repo.checkout()
+    print(f"checkout: {len(result.added)} added, {len(result.modified)} modified, "
+          f"{len(result.deleted)} deleted")
+    restored = _summary(root)
+    print(f"now: {restored[0]} images, {restored[1]} annotations, instances.json md5 {restored[2]}")
+    ok = restored == v1
+    print("v1 restored exactly" if ok else "MISMATCH: v1 was not restored")
+
+    _step("git checkout main && dataver checkout  (forward to v2)")
+    _git(root, "checkout", "-q", "main")
+    repo.checkout()
+    ok = ok and _summary(root) == v2
+    print("v2 restored exactly" if _summary(root) == v2 else "MISMATCH: v2 was not restored")
+    repo.close()
+    return 0 if ok else 1

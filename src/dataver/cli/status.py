@@ -1,0 +1,52 @@
+"""`dataver status`."""
+from __future__ import annotations
+
+from dataver.cli.main import common
+from dataver.cli.output import echo, print_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("status", help="show changes between the workspace and the .dvc files",
+                       description="List tracked outputs that are modified, deleted or not in the cache. "
+                                   "With -q, print nothing and exit 1 if anything changed.")
+    common(p)
+    p.add_argument("targets", nargs="*", metavar="TARGET", help=".dvc files or outputs (default: all)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON, as `dvc status --json`")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from dataver.repo import Repo
+
+    with Repo() as repo:
+        result = _relative_to_cwd(repo.root, repo.status(args.targets or None))
+    if args.quiet:
+        return 1 if result else 0
+    if args.json:
+        print_json(result)
+        return 0
+    if not result:
+        echo(args, "Data and pipelines are up to date.")
+        return 0
+    for dvc_path, entries in result.items():
+        echo(args, f"{dvc_path}:")
+        for entry in entries:
+            for title, outs in entry.items():
+                echo(args, f"\t{title}:")
+                for path, state in outs.items():
+                    echo(args, f"\t\t{state + ':':<20}{path}")
+    return 0
+
+
+def _relative_to_cwd(root: str, result: dict) -> dict:
+    """DVC prints paths relative to the working directory; the API gives them from the root."""
+    import os
+
+    def rel(path: str) -> str:
+        return os.path.relpath(os.path.join(root, path))
+
+    return {
+        rel(dvc_path): [{title: {rel(p): s for p, s in outs.items()} for title, outs in e.items()}
+                        for e in entries]
+        for dvc_path, entries in result.items()
+    }

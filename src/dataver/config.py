@@ -1,0 +1,229 @@
+"""DVC-compatible configuration: four levels (system, global, repo, local), later wins.
+
+Files are INI in configobj's dialect, so files written here are the ones DVC writes. Relative
+paths (``cache.dir``, local remote URLs) are relative to the directory of the file that holds them.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from dataver.errors import ConfigError
+
+LEVELS = ("system", "global", "repo", "local")
+LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
+_REMOTE_SECTION = re.compile(r'^remote\s+"(?P<name>[^"]+)"$')
+_BOOL_KEYS = {
+    "core": {"autostage", "no_scm", "check_update", "analytics", "hardlink_lock", "interactive"},
+    "cache": {"slow_link_warning", "verify", "protected"},
+}
+_KNOWN = {
+    "core": {"remote", "autostage", "no_scm", "check_update", "analytics", "hardlink_lock",
+             "interactive", "site_cache_dir", "experiments"},
+    "cache": {"dir", "type", "shared", "protected", "slow_link_warning", "verify", "local",
+              "ssh", "s3", "gs", "hdfs", "azure"},
+}
+_PATH_KEYS = {("cache", "dir")}
+
+
+def _to_bool(section: str, key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    raise ConfigError(f"'{section}.{key}' must be true or false, not {value!r}")
+
+
+def level_path(level: str, dvc_dir: str | None) -> str | None:
+    """The config file of ``level`` (None for repo levels outside a repo)."""
+    if level == "system":
+        base = os.environ.get("DVC_SYSTEM_CONFIG_DIR") or "/etc/xdg/dvc"
+        return os.path.join(base, "config")
+    if level == "global":
+        base = os.environ.get("DVC_GLOBAL_CONFIG_DIR") or os.path.join(
+            os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "dvc"
+        )
+        return os.path.join(base, "config")
+    if dvc_dir is None:
+        return None
+    return os.path.join(dvc_dir, "config" if level == "repo" else "config.local")
+
+
+def is_url(value: str) -> bool:
+    """Whether ``value`` has a ``scheme://`` prefix."""
+    return re.match(r"^\w+://", value) is not None
+
+
+def resolve_path(value: str, conf_dir: str) -> str:
+    """Make a path from a config file absolute, relative to ``conf_dir`` (URLs pass through)."""
+    if is_url(value):
+        return value
+    expanded = os.path.expanduser(value)
+    if os.path.isabs(expanded):
+        return expanded
+    return os.path.abspath(os.path.join(conf_dir, expanded))
+
+
+def load_file(path: str) -> dict[str, dict[str, Any]]:
+    """Read one config file into ``{section: {key: value}}``; remote sections become
+    ``remote:NAME``. Missing file -> empty dict."""
+    from configobj import ConfigObj, ConfigObjError
+
+    try:
+        with open(path, "rb") as fobj:
+            conf = ConfigObj(fobj, encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (ConfigObjError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot parse config ({exc})", path=path, hint="fix the file") from None
+    result: dict[str, dict[str, Any]] = {}
+    for section, values in conf.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"option {section!r} is outside any section", path=path)
+        result[_section_key(section.strip(), path)] = {k.lower(): v for k, v in values.items()}
+    return result
+
+
+def _section_key(section: str, path: str) -> str:
+    match = _REMOTE_SECTION.match(section)
+    if match:
+        return "remote:" + match.group("name")
+    return section.lower()
+
+
+def _section_name(key: str) -> str:
+    if key.startswith("remote:"):
+        return f'remote "{key[7:]}"'
+    return key
+
+
+class Config:
+    """Merged configuration of a repo (or of the user only, outside a repo)."""
+
+    def __init__(self, dvc_dir: str | None):
+        self.dvc_dir = dvc_dir
+        self.files = {lvl: level_path(lvl, dvc_dir) for lvl in LEVELS}
+        self.merged: dict[str, dict[str, Any]] = {}
+        self.origin: dict[tuple[str, str], str] = {}  # (section, key) -> level that set it
+        self.reload()
+
+    def reload(self) -> None:
+        self.merged, self.origin = {}, {}
+        for level in LEVELS:
+            path = self.files[level]
+            if path is None:
+                continue
+            for section, values in load_file(path).items():
+                for key, value in values.items():
+                    if (section, key) in _PATH_KEYS or (section.startswith("remote:") and key == "url"):
+                        value = resolve_path(str(value), os.path.dirname(os.path.abspath(path)))
+                    self.merged.setdefault(section, {})[key] = value
+                    self.origin[(section, key)] = level
+        self.validate()
+
+    def validate(self) -> None:
+        """Check known sections' keys and value types; raise ConfigError naming the file."""
+        for section, values in self.merged.items():
+            for key, value in values.items():
+                where = self.files[self.origin[(section, key)]]
+                if section in _KNOWN and key not in _KNOWN[section]:
+                    raise ConfigError(f"unknown option '{section}.{key}'", path=where, hint="remove it")
+                if key in _BOOL_KEYS.get(section, ()):
+                    try:
+                        _to_bool(section, key, value)
+                    except ConfigError as exc:
+                        raise ConfigError(exc.message, path=where) from None
+        for kind in self.link_types():
+            if kind not in LINK_TYPES:
+                where = self.files[self.origin[("cache", "type")]]
+                raise ConfigError(
+                    f"unknown cache.type {kind!r}", path=where, hint="use " + ", ".join(LINK_TYPES)
+                )
+
+    def get(self, section: str, key: str, default: Any = None) -> Any:
+        return self.merged.get(section, {}).get(key, default)
+
+    def get_bool(self, section: str, key: str, default: bool = False) -> bool:
+        value = self.get(section, key)
+        return default if value is None else _to_bool(section, key, value)
+
+    def link_types(self) -> list[str]:
+        """``cache.type`` as a list, in the order to try (DVC default: reflink, then copy)."""
+        value = self.get("cache", "type")
+        if value is None:
+            return ["reflink", "copy"]
+        items = value if isinstance(value, list) else str(value).split(",")
+        return [item.strip() for item in items if item.strip()]
+
+    def remotes(self) -> dict[str, dict[str, Any]]:
+        """Every configured remote: name -> options (url resolved)."""
+        return {s[7:]: dict(v) for s, v in self.merged.items() if s.startswith("remote:")}
+
+
+class ConfigFile:
+    """One level's file opened for editing; ``save()`` writes it in configobj's format."""
+
+    def __init__(self, path: str):
+        from configobj import ConfigObj, ConfigObjError
+
+        self.path = path
+        try:
+            self.conf = ConfigObj(path if os.path.exists(path) else None, encoding="utf-8")
+        except ConfigObjError as exc:
+            raise ConfigError(f"cannot parse config ({exc})", path=path) from None
+        self.conf.filename = path
+
+    def _find_section(self, key: str):
+        wanted = _section_name(key)
+        for name in self.conf:
+            if _section_key(name.strip(), self.path) == key:
+                return name
+        return wanted
+
+    def get(self, section: str, key: str) -> Any:
+        name = self._find_section(section)
+        return self.conf.get(name, {}).get(key)
+
+    def set(self, section: str, key: str, value: Any) -> None:
+        name = self._find_section(section)
+        if name not in self.conf:
+            self.conf[name] = {}
+        self.conf[name][key] = value
+
+    def unset(self, section: str, key: str) -> bool:
+        """Remove an option; drops the section when empty. Returns whether it existed."""
+        name = self._find_section(section)
+        if name not in self.conf or key not in self.conf[name]:
+            return False
+        del self.conf[name][key]
+        if not self.conf[name]:
+            del self.conf[name]
+        return True
+
+    def sections(self) -> list[str]:
+        return [_section_key(name.strip(), self.path) for name in self.conf]
+
+    def section(self, key: str) -> dict[str, Any] | None:
+        name = self._find_section(key)
+        return dict(self.conf[name]) if name in self.conf else None
+
+    def remove_section(self, key: str) -> None:
+        name = self._find_section(key)
+        self.conf.pop(name, None)
+
+    def rename_section(self, old: str, new: str) -> None:
+        name = self._find_section(old)
+        self.conf.rename(name, _section_name(new))
+
+    def save(self) -> None:
+        """Write atomically (temp file + rename)."""
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        tmp = self.path + ".tmp"
+        with open(tmp, "wb") as fobj:
+            if len(self.conf):  # configobj writes a lone newline for an empty config; DVC none
+                self.conf.write(fobj)
+        os.replace(tmp, self.path)

@@ -1,0 +1,87 @@
+"""Content hashing: streaming md5, DVC 2.x legacy md5-dos2unix, and parallel hashing.
+
+hashlib releases the GIL for buffers over 2 KiB, so a thread pool hashes several files at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable
+
+CHUNK = 1 << 20  # 1 MiB, the chunk size DVC 2.x used for dos2unix hashing
+LEGACY = "md5-dos2unix"
+MD5 = "md5"
+
+# Characters a text block may contain; anything else counts towards "binary".
+_TEXT_CHARS = bytes(range(32, 127)) + b"\n\r\t\f\b"
+
+
+def is_text_block(block: bytes) -> bool:
+    """Guess whether ``block`` is text, the way DVC 2.x decided whether to convert CRLF."""
+    if not block:
+        return True
+    if b"\x00" in block:
+        return False
+    nontext = block.translate(None, _TEXT_CHARS)
+    return len(nontext) / len(block) <= 0.30
+
+
+def md5_bytes(data: bytes) -> str:
+    """md5 hex digest of ``data``."""
+    return hashlib.md5(data).hexdigest()
+
+
+def md5_file(path: str | os.PathLike, name: str = MD5) -> str:
+    """Stream ``path`` through md5. ``name`` is ``md5`` (raw bytes) or ``md5-dos2unix`` (DVC 2.x)."""
+    digest = hashlib.md5()
+    if name == LEGACY:
+        with open(path, "rb") as fobj:
+            _update_dos2unix(digest, fobj)
+        return digest.hexdigest()
+    with open(path, "rb", buffering=0) as fobj:
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        while True:
+            n = fobj.readinto(buf)
+            if not n:
+                break
+            digest.update(view[:n])
+    return digest.hexdigest()
+
+
+def _update_dos2unix(digest, fobj) -> None:
+    # DVC 2.x decides text-or-binary per 1 MiB chunk, from that chunk's first 512 bytes.
+    while True:
+        chunk = fobj.read(CHUNK)
+        if not chunk:
+            return
+        digest.update(chunk.replace(b"\r\n", b"\n") if is_text_block(chunk[:512]) else chunk)
+
+
+def default_jobs() -> int:
+    """Worker threads for hashing and copying: I/O bound, so more than the core count."""
+    return max(4, min(32, (os.cpu_count() or 1) * 4))
+
+
+def md5_files(
+    paths: Iterable[str],
+    name: str = MD5,
+    jobs: int | None = None,
+    on_done: Callable[[str, str], None] | None = None,
+) -> dict[str, str]:
+    """Hash many files in parallel; returns ``{path: md5}``. ``on_done(path, md5)`` runs per file."""
+    paths = list(paths)
+    if not paths:
+        return {}
+    result: dict[str, str] = {}
+    if len(paths) == 1:
+        result[paths[0]] = md5_file(paths[0], name)
+    else:
+        with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
+            for path, oid in zip(paths, pool.map(lambda p: md5_file(p, name), paths)):
+                result[path] = oid
+    if on_done:
+        for path, oid in result.items():
+            on_done(path, oid)
+    return result

@@ -1,0 +1,178 @@
+"""Content-addressed object store (the cache): oid <-> path, add, verify, iterate.
+
+Layout (DVC 3.x): ``<root>/files/md5/<oid[:2]>/<oid[2:]>``; DVC 2.x objects (md5-dos2unix) live at
+``<root>/<oid[:2]>/<oid[2:]>``. Objects are written to a temp name in the same directory and
+renamed into place, so no object ever sits under a valid name with partial content.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import uuid
+from typing import Iterator
+
+from dataver.errors import CorruptObjectError
+from dataver.hashing import LEGACY, MD5, md5_file
+from dataver.manifest import Manifest, is_dir_oid
+
+READONLY = 0o444
+
+
+def _tmp_name(path: str) -> str:
+    return f"{path}.{uuid.uuid4().hex[:12]}.tmp"
+
+
+class ObjectStore:
+    """A local object store rooted at ``root`` (``.dvc/cache`` or ``cache.dir``)."""
+
+    def __init__(self, root: str, shared: bool = False):
+        self.root = root
+        self.shared = shared  # cache.shared = group: directories group-writable
+        self._made_dirs: set[str] = set()
+
+    # --- paths -----------------------------------------------------------------
+    def path(self, oid: str, hash_name: str = MD5) -> str:
+        """Where object ``oid`` lives (for ``md5-dos2unix``, the legacy layout)."""
+        if hash_name == LEGACY:
+            return os.path.join(self.root, oid[:2], oid[2:])
+        return os.path.join(self.root, "files", "md5", oid[:2], oid[2:])
+
+    def exists(self, oid: str, hash_name: str = MD5) -> bool:
+        return os.path.exists(self.path(oid, hash_name))
+
+    def _ensure_parent(self, path: str) -> None:
+        parent = os.path.dirname(path)
+        if parent not in self._made_dirs:
+            os.makedirs(parent, exist_ok=True)
+            if self.shared:
+                os.chmod(parent, 0o775)
+            self._made_dirs.add(parent)
+
+    # --- writing -----------------------------------------------------------------
+    def add_bytes(self, data: bytes, oid: str, hash_name: str = MD5) -> str:
+        """Store ``data`` under ``oid`` (a .dir manifest usually); returns the object path."""
+        dest = self.path(oid, hash_name)
+        if os.path.exists(dest):
+            return dest
+        self._ensure_parent(dest)
+        tmp = _tmp_name(dest)
+        with open(tmp, "wb") as fobj:
+            fobj.write(data)
+            fobj.flush()
+            os.fsync(fobj.fileno())
+        self._finish(tmp, dest)
+        return dest
+
+    def add_manifest(self, manifest: Manifest) -> str:
+        """Store a directory manifest; returns its oid. Call only after its files are stored."""
+        oid = manifest.oid
+        self.add_bytes(manifest.to_bytes(), oid)
+        return oid
+
+    def add_file_hashing(self, src: str) -> str:
+        """Copy ``src`` into the store while hashing it (each byte read once); returns the oid."""
+        digest = hashlib.md5()
+        tmp = _tmp_name(os.path.join(self.root, "files", "md5", "incoming"))
+        self._ensure_parent(tmp)
+        try:
+            with open(src, "rb", buffering=0) as fin, open(tmp, "wb", buffering=0) as fout:
+                buf = bytearray(1 << 20)
+                view = memoryview(buf)
+                while True:
+                    n = fin.readinto(buf)
+                    if not n:
+                        break
+                    digest.update(view[:n])
+                    fout.write(view[:n])
+            oid = digest.hexdigest()
+            dest = self.path(oid)
+            if os.path.exists(dest):
+                os.unlink(tmp)
+            else:
+                self._ensure_parent(dest)
+                self._finish(tmp, dest)
+            return oid
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+
+    def add_file(self, src: str, oid: str, hash_name: str = MD5, link=None) -> str:
+        """Store the file ``src`` whose content hashes to ``oid``; no-op when present.
+
+        ``link(src, tmp)`` may create the temp copy (a reflink, say); default is a plain copy.
+        """
+        dest = self.path(oid, hash_name)
+        if os.path.exists(dest):
+            return dest
+        self._ensure_parent(dest)
+        tmp = _tmp_name(dest)
+        try:
+            if link is not None:
+                link(src, tmp)
+            else:
+                _copy(src, tmp)
+            self._finish(tmp, dest)
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+        return dest
+
+    def _finish(self, tmp: str, dest: str) -> None:
+        os.chmod(tmp, READONLY)
+        os.replace(tmp, dest)
+
+    # --- reading -------------------------------------------------------------------
+    def read_manifest(self, oid: str, hash_name: str = MD5) -> Manifest:
+        """Load the directory manifest ``oid``; raises FileNotFoundError if absent."""
+        path = self.path(oid, hash_name)
+        with open(path, "rb") as fobj:
+            data = fobj.read()
+        if hash_name == MD5 and hashlib.md5(data).hexdigest() + ".dir" != oid:
+            raise CorruptObjectError(
+                f"cache object {oid} is corrupt", path=path, hint="remove it and pull again"
+            )
+        return Manifest.from_bytes(data, path)
+
+    def verify(self, oid: str, hash_name: str = MD5) -> bool:
+        """Whether the stored object's content matches its name."""
+        path = self.path(oid, hash_name)
+        expected = oid[:-4] if is_dir_oid(oid) else oid
+        try:
+            return md5_file(path, MD5 if is_dir_oid(oid) else hash_name) == expected
+        except FileNotFoundError:
+            return False
+
+    def iter_oids(self) -> Iterator[str]:
+        """Every 3.x object id in the store (temp files skipped)."""
+        base = os.path.join(self.root, "files", "md5")
+        try:
+            prefixes = sorted(os.listdir(base))
+        except FileNotFoundError:
+            return
+        for prefix in prefixes:
+            if len(prefix) != 2:
+                continue
+            for entry in os.scandir(os.path.join(base, prefix)):
+                if entry.name.endswith(".tmp"):
+                    continue
+                yield prefix + entry.name
+
+    def remove(self, oid: str, hash_name: str = MD5) -> None:
+        """Delete an object (gc)."""
+        _unlink_quiet(self.path(oid, hash_name))
+
+
+def _copy(src: str, dst: str) -> None:
+    # shutil.copyfile uses sendfile/copy_file_range on Linux; no metadata needed.
+    import shutil
+
+    shutil.copyfile(src, dst)
+
+
+def _unlink_quiet(path: str) -> None:
+    try:
+        os.chmod(path, stat.S_IWUSR | stat.S_IRUSR)
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,1 @@
+"""One module per verb; each takes a Repo and returns data."""

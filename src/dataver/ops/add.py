@@ -1,0 +1,220 @@
+"""`add` and `commit`: hash outputs, store their objects in the cache, write `.dvc` files.
+
+Order matters for crash safety: file objects first, then the `.dir` manifest, then the `.dvc`
+file, then `.gitignore`. A crash at any point leaves a valid repo that the next run completes.
+"""
+from __future__ import annotations
+
+import glob as globmod
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from dataver import dvcfile, scm
+from dataver.errors import OverlapError, TargetError, UserError
+from dataver.hashing import MD5, default_jobs
+from dataver.manifest import Manifest
+from dataver.ops.targets import is_inside, owner_of
+from dataver.state import Stat
+from dataver.workspace import FileEntry, is_exec, scan_dir, stat_file
+
+
+@dataclass
+class AddResult:
+    """One output that was added or committed."""
+
+    path: str  # absolute path of the output
+    dvcfile: str  # absolute path of its .dvc file
+    md5: str
+    size: int
+    nfiles: int | None
+    changed: bool  # whether the .dvc file was written
+
+
+def add(repo, targets: list[str], glob: bool = False, no_commit: bool = False,
+        out: str | None = None) -> list[AddResult]:
+    """Track ``targets`` (files or directories): cache their content and write `.dvc` files.
+
+    ``glob`` expands wildcards; ``no_commit`` writes the `.dvc` file without caching;
+    ``out`` copies a single target to that path inside the repo and tracks the copy.
+    """
+    paths = _expand(targets, glob)
+    if out is not None:
+        if len(paths) != 1:
+            raise UserError("--out takes exactly one target")
+        paths = [_copy_to_out(repo, paths[0], out)]
+    with repo.lock:
+        tracked = repo.tracked()
+        for path in paths:
+            _check_target(repo, path, tracked)
+        results = [_add_one(repo, path, no_commit) for path in paths]
+        repo.state.flush()
+    _stage(repo, results)
+    return results
+
+
+def commit(repo, targets: list[str] | None = None, force: bool = False) -> list[AddResult]:
+    """Record the current workspace content of tracked outputs in their `.dvc` files and cache."""
+    with repo.lock:
+        items = repo.resolve_targets(targets)
+        results = []
+        for item in items:
+            if not os.path.lexists(item.abspath):
+                raise TargetError("output does not exist", path=item.relpath,
+                                  hint="restore it with `dataver checkout` or remove the .dvc file")
+            results.append(_add_one(repo, item.abspath, no_commit=False, existing=item))
+        repo.state.flush()
+    _stage(repo, [r for r in results if r.changed])
+    return results
+
+
+def _expand(targets: list[str], glob: bool) -> list[str]:
+    paths: list[str] = []
+    for target in targets:
+        if glob and globmod.has_magic(target):
+            matches = sorted(globmod.glob(target))
+            if not matches:
+                raise TargetError("glob matched nothing", path=target)
+            paths += [os.path.abspath(m) for m in matches]
+        else:
+            paths.append(os.path.abspath(target))
+    return paths
+
+
+def _copy_to_out(repo, src: str, out: str) -> str:
+    import shutil
+
+    dest = os.path.abspath(out)
+    repo.check_inside(dest)
+    if not os.path.exists(src):
+        raise TargetError("does not exist", path=src)
+    if os.path.isdir(src):
+        shutil.copytree(src, dest, dirs_exist_ok=True)
+    else:
+        shutil.copyfile(src, dest)
+    return dest
+
+
+def _check_target(repo, path: str, tracked) -> None:
+    repo.check_inside(path)
+    rel = os.path.relpath(path)
+    if not os.path.lexists(path):
+        raise TargetError("does not exist", path=rel, hint="check the path")
+    stat_file(path)  # raises a clear error on a symlink loop
+    if dvcfile.is_dvcfile(path):
+        raise TargetError("is a .dvc file and cannot be tracked", path=rel)
+    owner = owner_of(tracked, path)
+    if owner is not None:
+        raise OverlapError(
+            f"'{rel}' is inside output '{owner.relpath}' tracked by '{os.path.relpath(owner.dvcfile.path)}'",
+            hint=f"add or commit '{owner.relpath}' instead",
+        )
+    for item in tracked:
+        if is_inside(item.abspath, path):
+            raise OverlapError(
+                f"'{rel}' contains output '{item.relpath}' tracked by '{os.path.relpath(item.dvcfile.path)}'",
+                hint=f"remove '{os.path.relpath(item.dvcfile.path)}' first (`dataver remove`)",
+            )
+    if repo.scm.is_tracked(path):
+        raise TargetError(
+            "is already tracked by git", path=rel,
+            hint=f"run `git rm -r --cached '{rel}'` and commit, then add it again",
+        )
+
+
+def _add_one(repo, path: str, no_commit: bool, existing=None) -> AddResult:
+    if os.path.isdir(path):
+        oid, size, nfiles = _add_dir(repo, path, no_commit)
+        isexec = False
+    else:
+        oid, size = _add_file(repo, path, no_commit)
+        nfiles, isexec = None, is_exec(path)
+    if not no_commit and repo.linker.protected:
+        # hardlink/symlink: the workspace should share the (read-only) cache copy.
+        repo.materialize(path, oid, MD5, isexec, force=True, relink=True)
+    dvc_path = existing.dvcfile.path if existing else dvcfile.dvcfile_for(path)
+    changed = _write_dvcfile(dvc_path, path, oid, size, nfiles, isexec)
+    if existing is None:
+        gitignore = scm.ignore(path) if not isinstance(repo.scm, scm.NoScm) else None
+    else:
+        gitignore = None
+    return AddResult(path, dvc_path, oid, size, nfiles, changed or gitignore is not None)
+
+
+def _add_file(repo, path: str, no_commit: bool) -> tuple[str, int]:
+    st = stat_file(path)
+    key = repo.hasher._key(path)
+    oid = repo.state.get(key, st)
+    if oid is None:
+        if no_commit:
+            oid, _ = repo.hasher.hash_file(path)
+        else:
+            oid = repo.odb.add_file_hashing(path)
+    elif not no_commit:
+        repo.odb.add_file(path, oid)
+    repo.state.set(key, st, oid)
+    return oid, st.size
+
+
+def _add_dir(repo, path: str, no_commit: bool) -> tuple[str, int, int]:
+    dir_key = repo.hasher._key(path)
+    files = list(scan_dir(path, dir_key, repo.ignore))
+    if no_commit:
+        oids = repo.hasher.hash_entries(dir_key, files)
+    else:
+        oids = _store_entries(repo, dir_key, files)
+    manifest = Manifest(oids)
+    if no_commit:
+        oid = manifest.oid
+    else:
+        oid = repo.odb.add_manifest(manifest)  # after every file it lists
+    return oid, sum(e.stat.size for e in files), len(files)
+
+
+def _store_entries(repo, dir_key: str, files: list[FileEntry]) -> dict[str, str]:
+    """Put every file into the cache, reading each unknown file once (hash while copying)."""
+    known = repo.state.get_prefix(dir_key)
+    odb = repo.odb
+
+    def store(entry: FileEntry) -> str:
+        hit = known.get(f"{dir_key}/{entry.relpath}")
+        if hit is not None and hit[0] == entry.stat:
+            odb.add_file(entry.abspath, hit[1])
+            return hit[1]
+        return odb.add_file_hashing(entry.abspath)
+
+    with ThreadPoolExecutor(max_workers=default_jobs()) as pool:
+        oids = list(pool.map(store, files))
+    result = {}
+    for entry, oid in zip(files, oids):
+        result[entry.relpath] = oid
+        repo.state.set(f"{dir_key}/{entry.relpath}", entry.stat, oid)
+    return result
+
+
+def _write_dvcfile(dvc_path: str, out_path: str, oid: str, size: int, nfiles, isexec: bool) -> bool:
+    rel = dvcfile.rel_out_path(dvc_path, out_path)
+    if os.path.exists(dvc_path):
+        dfile = dvcfile.load(dvc_path)
+        entry = next((o.data for o in dfile.outs if os.path.normpath(o.path) == os.path.normpath(rel)), None)
+        if entry is not None:
+            before = dvcfile.dumps(dfile.data)
+            dvcfile.update_out_map(entry, oid, size, nfiles, isexec)
+            if dvcfile.dumps(dfile.data) == before:
+                return False
+            dvcfile.save(dvc_path, dfile.data)
+            return True
+    dvcfile.save(dvc_path, dvcfile.new_document(dvcfile.new_out_map(rel, oid, size, nfiles, isexec)))
+    return True
+
+
+def _stage(repo, results: list[AddResult]) -> None:
+    if not results or not repo.config.get_bool("core", "autostage"):
+        return
+    paths = []
+    for res in results:
+        paths.append(res.dvcfile)
+        gitignore = os.path.join(os.path.dirname(res.path), ".gitignore")
+        if os.path.exists(gitignore):
+            paths.append(gitignore)
+    repo.scm.add(paths)

@@ -1,0 +1,67 @@
+"""`checkout`: make outputs in the workspace match their `.dvc` files."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from dataver.checkout import CheckoutResult, missing_error
+from dataver.errors import MissingCacheError
+
+
+@dataclass
+class CheckoutSummary:
+    """Per-file changes made by a checkout, with paths relative to the working directory."""
+
+    added: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.modified or self.deleted)
+
+
+def checkout(repo, targets: list[str] | None = None, force: bool = False, relink: bool = False,
+             recursive: bool = False, allow_missing: bool = False) -> CheckoutSummary:
+    """Restore the outputs named by ``targets`` (all if None) from the cache.
+
+    Only files that differ are written. A file whose current content is not in the cache is not
+    overwritten unless ``force``. Missing cache objects raise MissingCacheError after everything
+    else was checked out (unless ``allow_missing``).
+    """
+    summary = CheckoutSummary()
+    missing: list[tuple[str, str]] = []
+    with repo.lock:
+        items = repo.resolve_targets(targets)
+        for item in items:
+            out = item.out
+            if out.md5 is None or not out.cache:
+                continue
+            try:
+                res = repo.materialize(item.abspath, out.md5, out.hash_name, out.isexec, force, relink)
+            except FileNotFoundError:  # the .dir object itself is not in the cache
+                missing.append((item.relpath, out.md5))
+                summary.failed.append(item.relpath)
+                continue
+            _record(summary, item, res)
+            missing += res.missing
+        repo.state.flush()
+    if missing and not allow_missing:
+        raise missing_error([(os.path.relpath(p), o) for p, o in missing])
+    return summary
+
+
+def _record(summary: CheckoutSummary, item, res: CheckoutResult) -> None:
+    base = item.abspath
+
+    def rel(p: str) -> str:
+        return os.path.relpath(os.path.join(base, p) if not os.path.isabs(p) else p)
+
+    summary.added += [rel(p) for p in res.added]
+    summary.modified += [rel(p) for p in res.modified]
+    summary.deleted += [rel(p) for p in res.deleted]
+    summary.failed += [rel(p) for p, _ in res.missing]
+
+
+__all__ = ["checkout", "CheckoutSummary", "MissingCacheError"]

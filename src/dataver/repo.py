@@ -1,0 +1,216 @@
+"""Repo: root discovery, config, lock, and the wiring of state, cache and git. Porcelain methods
+(one per command) delegate to ``dataver.ops``; they return data and never print."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterator
+
+from dataver import dvcfile
+from dataver.config import Config
+from dataver.errors import NotARepoError, TargetError
+from dataver.lock import RepoLock
+from dataver.odb import ObjectStore
+from dataver.scm import Git, NoScm, find_git_root
+from dataver.state import State
+from dataver.workspace import Hasher, IgnoreRules
+
+DVC_DIR = ".dvc"
+
+
+@dataclass
+class Tracked:
+    """An output together with the `.dvc` file that declares it."""
+
+    dvcfile: dvcfile.DvcFile
+    out: dvcfile.Output
+    abspath: str
+
+    @property
+    def relpath(self) -> str:
+        return os.path.relpath(self.abspath)
+
+
+class Repo:
+    """A DVC-compatible repository rooted at ``root`` (the directory holding ``.dvc/``)."""
+
+    def __init__(self, root: str | None = None):
+        start = os.path.abspath(root or os.getcwd())
+        found = self.find_root(start)
+        if found is None:
+            raise NotARepoError(
+                "not a dataver/DVC repository (no .dvc directory found)", path=start,
+                hint="run `dataver init` first",
+            )
+        self.root = found
+        self.dvc_dir = os.path.join(found, DVC_DIR)
+        self.tmp_dir = os.path.join(self.dvc_dir, "tmp")
+        self.lock = RepoLock(self.tmp_dir)
+
+    # --- discovery and wiring --------------------------------------------------------------
+    @staticmethod
+    def find_root(start: str) -> str | None:
+        """The nearest directory at or above ``start`` that contains ``.dvc/``."""
+        path = os.path.abspath(start)
+        while True:
+            if os.path.isdir(os.path.join(path, DVC_DIR)):
+                return path
+            parent = os.path.dirname(path)
+            if parent == path:
+                return None
+            path = parent
+
+    @classmethod
+    def init(cls, root: str | None = None, no_scm: bool = False, force: bool = False) -> "Repo":
+        """Create ``.dvc/`` as ``dvc init`` does; see :mod:`dataver.ops.init`."""
+        from dataver.ops.init import init
+
+        return init(cls, os.path.abspath(root or os.getcwd()), no_scm=no_scm, force=force)
+
+    @cached_property
+    def config(self) -> Config:
+        return Config(self.dvc_dir)
+
+    @cached_property
+    def cache_dir(self) -> str:
+        return self.config.get("cache", "dir") or os.path.join(self.dvc_dir, "cache")
+
+    @cached_property
+    def odb(self) -> ObjectStore:
+        return ObjectStore(self.cache_dir, shared=self.config.get("cache", "shared") == "group")
+
+    @cached_property
+    def state(self) -> State:
+        return State(os.path.join(self.tmp_dir, "dataver", "state.db"))
+
+    @cached_property
+    def hasher(self) -> Hasher:
+        return Hasher(self.state, self.root)
+
+    @cached_property
+    def ignore(self) -> IgnoreRules:
+        return IgnoreRules(self.root)
+
+    @cached_property
+    def scm(self):
+        if self.config.get_bool("core", "no_scm"):
+            return NoScm()
+        git_root = find_git_root(self.root)
+        return Git(git_root) if git_root else NoScm()
+
+    @cached_property
+    def linker(self):
+        from dataver.linking import Linker
+
+        return Linker(self.config.link_types())
+
+    @cached_property
+    def materializer(self):
+        from dataver.checkout import Materializer
+
+        return Materializer(self.odb, self.hasher, self.linker, self.ignore)
+
+    def materialize(self, abspath: str, oid: str, hash_name: str, isexec: bool = False,
+                    force: bool = False, relink: bool = False):
+        """Put object ``oid`` (a file or a `.dir`) at ``abspath``; returns a CheckoutResult."""
+        from dataver.manifest import is_dir_oid
+
+        if is_dir_oid(oid):
+            manifest = self.odb.read_manifest(oid, hash_name)
+            return self.materializer.checkout_dir(abspath, manifest, hash_name, force, relink)
+        return self.materializer.checkout_file(abspath, oid, hash_name, isexec, force, relink)
+
+    def close(self) -> None:
+        """Flush the state database."""
+        if "state" in self.__dict__:
+            self.state.close()
+
+    def __enter__(self) -> "Repo":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- collecting .dvc files ---------------------------------------------------------------
+    def iter_dvcfiles(self) -> Iterator[str]:
+        """Every `.dvc` file in the workspace (not descending into tracked outputs or ignored dirs)."""
+        stack = [self.root]
+        while stack:
+            directory = stack.pop()
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except (PermissionError, FileNotFoundError):
+                continue
+            outs: set[str] = set()
+            for entry in entries:
+                if dvcfile.is_dvcfile(entry.name) and entry.is_file():
+                    yield entry.path
+                    outs.add(entry.path[: -len(dvcfile.SUFFIX)])
+            for entry in entries:
+                if not entry.is_dir(follow_symlinks=False) or entry.path in outs:
+                    continue
+                rel = os.path.relpath(entry.path, self.root).replace(os.sep, "/")
+                if not self.ignore.is_ignored(rel, True):
+                    stack.append(entry.path)
+
+    def load_dvcfile(self, path: str) -> dvcfile.DvcFile:
+        return dvcfile.load(path)
+
+    def tracked(self) -> list[Tracked]:
+        """Every output of every `.dvc` file, validated to lie inside the repo."""
+        result = []
+        for path in self.iter_dvcfiles():
+            result += self.tracked_in(path)
+        return result
+
+    def tracked_in(self, path: str) -> list[Tracked]:
+        dfile = self.load_dvcfile(path)
+        items = []
+        for out in dfile.outs:
+            abspath = dfile.out_abspath(out)
+            self.check_inside(abspath, where=path)
+            items.append(Tracked(dfile, out, abspath))
+        return items
+
+    def check_inside(self, abspath: str, where: str | None = None) -> None:
+        """Raise unless ``abspath`` lies inside the workspace (and outside .dvc/ and .git/)."""
+        rel = os.path.relpath(abspath, self.root)
+        first = rel.split(os.sep)[0]
+        if rel == "." or rel.startswith("..") or os.path.isabs(rel) or first in (DVC_DIR, ".git"):
+            raise TargetError(
+                f"'{abspath}' is outside the repository '{self.root}'" if rel.startswith("..")
+                else f"'{abspath}' is not a valid output location",
+                path=where, hint="use a path inside the repository",
+            )
+
+    def resolve_targets(self, targets: list[str] | None) -> list[Tracked]:
+        """Outputs named by ``targets`` (.dvc files, output paths, or dirs containing them)."""
+        from dataver.ops.targets import resolve
+
+        return resolve(self, targets)
+
+    # --- porcelain -------------------------------------------------------------------------
+    def add(self, targets, **kwargs):
+        """Track files or directories; see :func:`dataver.ops.add.add`."""
+        from dataver.ops.add import add
+
+        return add(self, targets, **kwargs)
+
+    def commit(self, targets=None, **kwargs):
+        """Record workspace changes of tracked outputs; see :func:`dataver.ops.add.commit`."""
+        from dataver.ops.add import commit
+
+        return commit(self, targets, **kwargs)
+
+    def status(self, targets=None, **kwargs):
+        """Compare the workspace with the `.dvc` files; see :func:`dataver.ops.status.status`."""
+        from dataver.ops.status import status
+
+        return status(self, targets, **kwargs)
+
+    def checkout(self, targets=None, **kwargs):
+        """Make the workspace match the `.dvc` files; see :func:`dataver.ops.checkout.checkout`."""
+        from dataver.ops.checkout import checkout
+
+        return checkout(self, targets, **kwargs)

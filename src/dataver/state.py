@@ -1,0 +1,115 @@
+"""State database: remembers the hash of a file by (inode, mtime_ns, size) so unchanged files are
+never re-read. Lives in ``.dvc/tmp/dataver/state.db`` (sqlite, WAL)."""
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Iterable, NamedTuple
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (
+    path TEXT NOT NULL,
+    hash_name TEXT NOT NULL,
+    inode INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    oid TEXT NOT NULL,
+    PRIMARY KEY (path, hash_name)
+) WITHOUT ROWID;
+"""
+
+
+class Stat(NamedTuple):
+    """The parts of os.stat that say a file has not changed."""
+
+    inode: int
+    mtime_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> "Stat":
+        return cls(st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class State:
+    """Path -> (stat, oid) cache. Paths are repo-relative with ``/`` separators."""
+
+    def __init__(self, db_path: str):
+        self.db_path = db_path
+        self._conn: sqlite3.Connection | None = None
+        self._pending: dict[tuple[str, str], tuple[Stat, str]] = {}
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            os.makedirs(os.path.dirname(self.db_path), exist_ok=True)
+            try:
+                conn = sqlite3.connect(self.db_path, timeout=30)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(_SCHEMA)
+            except sqlite3.DatabaseError:
+                # A corrupt state db only costs re-hashing: start it afresh.
+                for suffix in ("", "-wal", "-shm"):
+                    _unlink(self.db_path + suffix)
+                conn = sqlite3.connect(self.db_path, timeout=30)
+                conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def get(self, path: str, st: Stat, hash_name: str = "md5") -> str | None:
+        """The remembered oid of ``path`` if its stat still matches, else None."""
+        pending = self._pending.get((path, hash_name))
+        if pending is not None:
+            return pending[1] if pending[0] == st else None
+        row = self._db().execute(
+            "SELECT inode, mtime_ns, size, oid FROM state WHERE path=? AND hash_name=?",
+            (path, hash_name),
+        ).fetchone()
+        if row and Stat(row[0], row[1], row[2]) == st:
+            return row[3]
+        return None
+
+    def get_prefix(self, prefix: str, hash_name: str = "md5") -> dict[str, tuple[Stat, str]]:
+        """Every entry at or under ``prefix`` (a directory), in one query."""
+        lo, hi = prefix + "/", prefix + "0"  # '0' is the code point after '/'
+        rows = self._db().execute(
+            "SELECT path, inode, mtime_ns, size, oid FROM state "
+            "WHERE hash_name=? AND path>=? AND path<?",
+            (hash_name, lo, hi),
+        )
+        found = {r[0]: (Stat(r[1], r[2], r[3]), r[4]) for r in rows}
+        for (path, name), value in self._pending.items():
+            if name == hash_name and path.startswith(lo):
+                found[path] = value
+        return found
+
+    def set(self, path: str, st: Stat, oid: str, hash_name: str = "md5") -> None:
+        """Remember ``oid`` for ``path`` (written on flush)."""
+        self._pending[(path, hash_name)] = (st, oid)
+
+    def set_many(self, items: Iterable[tuple[str, Stat, str]], hash_name: str = "md5") -> None:
+        for path, st, oid in items:
+            self._pending[(path, hash_name)] = (st, oid)
+
+    def flush(self) -> None:
+        """Write pending entries in one transaction."""
+        if not self._pending:
+            return
+        rows = [(p, h, s.inode, s.mtime_ns, s.size, oid) for (p, h), (s, oid) in self._pending.items()]
+        db = self._db()
+        with db:
+            db.executemany("INSERT OR REPLACE INTO state VALUES (?,?,?,?,?,?)", rows)
+        self._pending.clear()
+
+    def close(self) -> None:
+        self.flush()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

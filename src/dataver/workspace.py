@@ -1,0 +1,181 @@
+"""Reading the workspace: scanning directories (os.scandir), .dvcignore, and building manifests
+from disk through the state database, hashing only files whose stat changed."""
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from dataver.errors import TargetError
+from dataver.hashing import MD5, md5_files
+from dataver.manifest import Manifest
+from dataver.state import Stat, State
+
+DVCIGNORE = ".dvcignore"
+DVCIGNORE_HEADER = (
+    "# Add patterns of files dvc should ignore, which could improve\n"
+    "# the performance. Learn more at\n"
+    "# https://dvc.org/doc/user-guide/dvcignore\n"
+)
+_ALWAYS_IGNORED_DIRS = {".git", ".hg", ".dvc"}
+
+
+class IgnoreRules:
+    """`.dvcignore` files anywhere in the repo, gitignore syntax, scoped to their directory."""
+
+    def __init__(self, root: str):
+        self.root = root
+        self._specs: dict[str, object | None] = {}  # dir relpath ("" = root) -> spec or None
+
+    def _spec_for(self, rel_dir: str):
+        if rel_dir not in self._specs:
+            path = os.path.join(self.root, rel_dir, DVCIGNORE)
+            spec = None
+            try:
+                with open(path, encoding="utf-8") as fobj:
+                    lines = fobj.read().splitlines()
+            except (FileNotFoundError, NotADirectoryError):
+                lines = []
+            if any(line.strip() and not line.lstrip().startswith("#") for line in lines):
+                import pathspec
+
+                spec = pathspec.GitIgnoreSpec.from_lines(lines)
+            self._specs[rel_dir] = spec
+        return self._specs[rel_dir]
+
+    def is_ignored(self, relpath: str, is_dir: bool) -> bool:
+        """Whether the repo-relative ``relpath`` is ignored (by any .dvcignore above it)."""
+        name = relpath.rpartition("/")[2]
+        if is_dir and name in _ALWAYS_IGNORED_DIRS:
+            return True
+        if not is_dir and name == ".git":
+            return True
+        parts = relpath.split("/")
+        for depth in range(len(parts)):
+            base = "/".join(parts[:depth])
+            spec = self._spec_for(base)
+            if spec is None:
+                continue
+            sub = "/".join(parts[depth:]) + ("/" if is_dir else "")
+            if spec.match_file(sub):
+                return True
+        return False
+
+    def has_rules_under(self, rel_dir: str) -> bool:
+        return any(self._spec_for(d) is not None for d in _ancestors(rel_dir))
+
+
+def _ancestors(rel_dir: str) -> list[str]:
+    parts = rel_dir.split("/") if rel_dir else []
+    return ["/".join(parts[:i]) for i in range(len(parts) + 1)]
+
+
+@dataclass
+class FileEntry:
+    relpath: str  # relative to the scanned directory, "/"-separated
+    abspath: str
+    stat: Stat
+    isexec: bool
+
+
+def scan_dir(
+    abspath: str, rel_to_root: str, ignore: IgnoreRules | None
+) -> Iterator[FileEntry]:
+    """Yield every file below ``abspath`` (symlinked directories are not followed, like DVC)."""
+    stack = [("", abspath)]
+    while stack:
+        rel_dir, dir_abs = stack.pop()
+        try:
+            entries = list(os.scandir(dir_abs))
+        except PermissionError:
+            raise TargetError("permission denied", path=dir_abs, hint="check its permissions") from None
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if ignore is not None and ignore.is_ignored(f"{rel_to_root}/{rel}" if rel_to_root else rel, is_dir):
+                continue
+            if is_dir:
+                stack.append((rel, entry.path))
+            elif entry.is_symlink() and entry.is_dir():
+                continue
+            else:
+                yield FileEntry(rel, entry.path, _stat(entry), False)
+
+
+def _stat(entry: os.DirEntry) -> Stat:
+    try:
+        st = entry.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise TargetError("symlink loop", path=entry.path, hint="remove or fix the link") from None
+        if exc.errno == errno.ENOENT:
+            raise TargetError("broken symlink", path=entry.path, hint="remove or fix the link") from None
+        raise
+    return Stat.of(st)
+
+
+def stat_file(path: str) -> Stat:
+    try:
+        return Stat.of(os.stat(path))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise TargetError("symlink loop", path=path, hint="remove or fix the link") from None
+        raise
+
+
+def is_exec(path: str) -> bool:
+    return os.access(path, os.X_OK) and not os.path.isdir(path)
+
+
+class Hasher:
+    """Hash files through the state database: known (unchanged) files are never read."""
+
+    def __init__(self, state: State, root: str, jobs: int | None = None):
+        self.state = state
+        self.root = root
+        self.jobs = jobs
+
+    def _key(self, abspath: str) -> str:
+        return os.path.relpath(abspath, self.root).replace(os.sep, "/")
+
+    def hash_file(self, abspath: str, hash_name: str = MD5) -> tuple[str, Stat]:
+        st = stat_file(abspath)
+        key = self._key(abspath)
+        oid = self.state.get(key, st, hash_name)
+        if oid is None:
+            oid = md5_files([abspath], hash_name)[abspath]
+            self.state.set(key, st, oid, hash_name)
+        return oid, st
+
+    def hash_entries(
+        self, dir_key: str, files: list[FileEntry], hash_name: str = MD5,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> dict[str, str]:
+        """relpath -> oid for files under the directory whose state key is ``dir_key``."""
+        known = self.state.get_prefix(dir_key, hash_name)
+        result: dict[str, str] = {}
+        todo: list[FileEntry] = []
+        for entry in files:
+            hit = known.get(f"{dir_key}/{entry.relpath}")
+            if hit is not None and hit[0] == entry.stat:
+                result[entry.relpath] = hit[1]
+            else:
+                todo.append(entry)
+        if todo:
+            hashed = md5_files([e.abspath for e in todo], hash_name, self.jobs)
+            for entry in todo:
+                oid = hashed[entry.abspath]
+                result[entry.relpath] = oid
+                self.state.set(f"{dir_key}/{entry.relpath}", entry.stat, oid, hash_name)
+        if on_progress:
+            on_progress(len(files))
+        return result
+
+    def dir_manifest(self, abspath: str, ignore: IgnoreRules | None, hash_name: str = MD5):
+        """(Manifest, total size, files) for the directory at ``abspath``."""
+        dir_key = self._key(abspath)
+        files = list(scan_dir(abspath, dir_key, ignore))
+        oids = self.hash_entries(dir_key, files, hash_name)
+        size = sum(e.stat.size for e in files)
+        return Manifest(oids), size, files
