@@ -76,3 +76,31 @@ def make_flat_files(root: str, count: int, size: int, seed: int = 0, per_dir: in
             os.makedirs(sub, exist_ok=True)
         with open(os.path.join(sub, f"f{i:06d}.bin"), "wb") as fobj:
             fobj.write(rng.randbytes(size))
+
+
+def make_large_file(path: str, size: int, seed: int = 0, chunk: int = 1 << 22) -> None:
+    """A file of ``size`` pseudo-random bytes, written in chunks so memory stays small."""
+    rng = random.Random(seed)
+    with open(path, "wb") as fobj:
+        left = size
+        while left > 0:
+            n = min(chunk, left)
+            fobj.write(rng.randbytes(n))
+            left -= n
+
+
+def modify_fraction(root: str, fraction: float, seed: int = 1) -> list[str]:
+    """Rewrite every ``1/fraction``-th file under ``root`` (sorted order) with new random bytes of
+    the same size; returns the relative paths changed. Deterministic, so two copies change alike."""
+    files = sorted(
+        os.path.relpath(os.path.join(d, f), root) for d, _, names in os.walk(root) for f in names
+    )
+    step = max(1, round(1 / fraction)) if fraction > 0 else 0
+    chosen = files[::step] if step else []
+    rng = random.Random(seed)
+    for rel in chosen:
+        path = os.path.join(root, rel)
+        size = os.path.getsize(path)
+        with open(path, "wb") as fobj:
+            fobj.write(rng.randbytes(size))
+    return chosen
