@@ -118,6 +118,18 @@ class ObjectStore:
             raise
         return dest
 
+    def temp_path(self, oid: str, hash_name: str = MD5) -> str:
+        """A fresh temp name next to where ``oid`` lives (so moving it in is a rename)."""
+        dest = self.path(oid, hash_name)
+        self._ensure_parent(dest)
+        return _tmp_name(dest)
+
+    def adopt(self, tmp: str, oid: str, hash_name: str = MD5) -> str:
+        """Move the verified temp file ``tmp`` (from :meth:`temp_path`) in as object ``oid``."""
+        dest = self.path(oid, hash_name)
+        self._finish(tmp, dest)
+        return dest
+
     def _finish(self, tmp: str, dest: str) -> None:
         os.chmod(tmp, READONLY)
         os.replace(tmp, dest)

@@ -214,3 +214,33 @@ class Repo:
         from dataver.ops.checkout import checkout
 
         return checkout(self, targets, **kwargs)
+
+    def push(self, targets=None, **kwargs):
+        """Upload tracked data to a remote; see :func:`dataver.ops.sync.push`."""
+        from dataver.ops.sync import push
+
+        return push(self, targets, **kwargs)
+
+    def fetch(self, targets=None, **kwargs):
+        """Download tracked data into the cache; see :func:`dataver.ops.sync.fetch`."""
+        from dataver.ops.sync import fetch
+
+        return fetch(self, targets, **kwargs)
+
+    def pull(self, targets=None, **kwargs):
+        """Fetch, then check out; see :func:`dataver.ops.sync.pull`."""
+        from dataver.ops.sync import pull
+
+        return pull(self, targets, **kwargs)
+
+    def cloud_status(self, targets=None, **kwargs):
+        """Compare the cache with a remote; see :func:`dataver.ops.sync.cloud_status`."""
+        from dataver.ops.sync import cloud_status
+
+        return cloud_status(self, targets, **kwargs)
+
+    def gc(self, **kwargs):
+        """Remove unused objects from the cache (and remote); see :func:`dataver.ops.gc.gc`."""
+        from dataver.ops.gc import gc
+
+        return gc(self, **kwargs)

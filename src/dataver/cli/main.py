@@ -14,6 +14,7 @@ from dataver import __version__
 # heavy work they call is imported inside their handlers.
 COMMAND_MODULES = [
     "init", "add", "status", "checkout", "demo",
+    "remote", "sync", "gc",
 ]
 
 

@@ -12,12 +12,18 @@ def register(sub) -> None:
     common(p)
     p.add_argument("targets", nargs="*", metavar="TARGET", help=".dvc files or outputs (default: all)")
     p.add_argument("--json", action="store_true", help="print the result as JSON, as `dvc status --json`")
+    p.add_argument("-c", "--cloud", action="store_true",
+                   help="compare the cache with a remote instead of the workspace with the cache")
+    p.add_argument("-r", "--remote", metavar="NAME", help="remote for -c (default: core.remote)")
+    p.add_argument("-j", "--jobs", type=int, metavar="N", help="requests to run at once for -c")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from dataver.repo import Repo
 
+    if args.cloud or args.remote:
+        return run_cloud(args)
     with Repo() as repo:
         result = _relative_to_cwd(repo.root, repo.status(args.targets or None))
     if args.quiet:
@@ -35,6 +41,27 @@ def run(args) -> int:
                 echo(args, f"\t{title}:")
                 for path, state in outs.items():
                     echo(args, f"\t\t{state + ':':<20}{path}")
+    return 0
+
+
+def run_cloud(args) -> int:
+    """`status -c`: what is only in the cache (new), only on the remote (deleted), or in neither
+    (missing), in DVC's format."""
+    from dataver.ops.sync import remote_name
+    from dataver.repo import Repo
+
+    with Repo() as repo:
+        name = remote_name(repo, args.remote)
+        result = repo.cloud_status(args.targets or None, remote=args.remote, jobs=args.jobs)
+    if args.quiet:
+        return 1 if result else 0
+    if args.json:
+        print_json(result)
+    elif not result:
+        echo(args, f"Cache and remote '{name}' are in sync.")
+    else:
+        for path, state in result.items():
+            echo(args, f"\t{state + ':':<20}{path}")
     return 0
 
 

@@ -1,0 +1,63 @@
+"""`dataver gc`."""
+from __future__ import annotations
+
+import sys
+
+from dataver.cli.main import common
+from dataver.cli.output import echo
+
+
+def register(sub) -> None:
+    p = sub.add_parser("gc", help="remove unused objects from the cache (and remote)",
+                       description="Remove cache objects that no current .dvc file uses; with -c "
+                                   "also from the remote. Asks for confirmation unless -f.")
+    common(p)
+    p.add_argument("-w", "--workspace", action="store_true",
+                   help="keep only what the workspace's .dvc files use (required)")
+    p.add_argument("-c", "--cloud", action="store_true", help="also remove unused objects from the remote")
+    p.add_argument("-r", "--remote", metavar="NAME", help="remote for -c (default: core.remote)")
+    p.add_argument("--dry", action="store_true", help="only print what would be removed")
+    p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+    p.add_argument("-j", "--jobs", type=int, metavar="N", help="deletions to run at once on the remote")
+    p.set_defaults(func=run)
+
+
+def scope(args) -> str:
+    """What is kept, for the warning (the history code extends it for other revisions)."""
+    return "the workspace"
+
+
+def run(args) -> int:
+    from dataver.errors import UserError
+    from dataver.repo import Repo
+
+    if not args.workspace:
+        raise UserError("nothing to keep was given", hint="use -w/--workspace")
+    print(f"WARNING: This will remove all cache except items used in {scope(args)} of the current "
+          "repo.", file=sys.stderr)
+    if not (args.force or args.dry) and not _confirm("Are you sure you want to proceed?"):
+        return 1
+    with Repo() as repo:
+        result = repo.gc(cloud=args.cloud, remote=args.remote, dry=args.dry, jobs=args.jobs)
+    verb = "Would remove" if args.dry else "Removed"
+    if args.dry:
+        for path in result.local:
+            echo(args, f"Would remove {path}")
+    echo(args, f"{verb} {len(result.local)} objects from repo cache." if result.local
+         else "No unused 'repo' cache to remove.")
+    if args.cloud:
+        if args.dry:
+            for key in result.remote:
+                echo(args, f"Would remove {key} from remote '{result.remote_name}'")
+        echo(args, f"{verb} {len(result.remote)} objects from remote." if result.remote
+             else "No unused cache to remove from remote.")
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty() and sys.stdin.closed:
+        return False
+    sys.stderr.write(f"{question} [y/n]: ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")

@@ -1,0 +1,115 @@
+"""`gc`: remove cache objects, and with ``cloud`` remote objects, that nothing in use needs.
+
+What is in use comes from the current `.dvc` files (``used`` lets the history code add other
+revisions). Safety first: if the manifest of a used directory cannot be read (not in the cache,
+nor on the remote for ``cloud``), gc stops before deleting anything, since it could not tell
+which files that directory needs.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from dataver import transfer
+from dataver.errors import UserError
+from dataver.hashing import LEGACY, MD5
+from dataver.manifest import valid_oid
+from dataver.remote.base import object_key
+
+
+class GcError(UserError):
+    """gc refused to run because it could not tell what is in use."""
+
+
+@dataclass
+class GcResult:
+    """Objects removed (or, with ``dry``, that would be) from the cache and the remote."""
+
+    local: list[str] = field(default_factory=list)  # cache paths
+    remote: list[str] = field(default_factory=list)  # remote keys
+    remote_name: str | None = None
+
+
+def gc(repo, cloud: bool = False, remote: str | None = None, dry: bool = False,
+       jobs: int | None = None, used=None) -> GcResult:
+    """Remove unused objects. ``used`` defaults to every output of the current `.dvc` files."""
+    with repo.lock:
+        used = used if used is not None else transfer.used_in_workspace(repo, None)
+        rem = None
+        if cloud:
+            from dataver.remote import open_remote
+
+            rem = open_remote(repo, remote, jobs)
+            rem.check()
+        try:
+            keep = _used_keys(repo, rem, used)
+            result = GcResult(remote_name=rem.name if rem else None)
+            result.local = _gc_cache(repo, keep, dry)
+            if rem is not None:
+                result.remote = _gc_remote(rem, keep, dry)
+            return result
+        finally:
+            if rem is not None:
+                rem.close()
+
+
+def _used_keys(repo, rem, used) -> set[str]:
+    failed = transfer.Result()
+    fetched: dict[str, str] = {}
+    if rem is None:
+        plan = transfer.make_plan(used, transfer.local_manifest(repo))
+    else:
+        plan = transfer.make_plan(used, transfer._remote_manifest(repo, rem, failed, fetched))
+        for key, tmp in fetched.items():
+            repo.odb.adopt(tmp, plan.dirs[key].oid, plan.dirs[key].hash_name)
+    if plan.unreadable:
+        obj = plan.unreadable[0]
+        raise GcError(f"cannot read the directory manifest {obj.oid} of '{obj.name}'; "
+                      "nothing was removed",
+                      hint="fetch it first (`dataver fetch`), or restore the .dvc file")
+    return set(plan.files) | set(plan.dirs)
+
+
+def _gc_cache(repo, keep: set[str], dry: bool) -> list[str]:
+    removed = []
+    for oid, hash_name in _cache_objects(repo.odb.root):
+        if object_key(oid, hash_name) in keep:
+            continue
+        path = repo.odb.path(oid, hash_name)
+        removed.append(path)
+        if not dry:
+            repo.odb.remove(oid, hash_name)
+    return removed
+
+
+def _cache_objects(root: str):
+    """``(oid, hash_name)`` of every object in the cache, both layouts; temp files skipped."""
+    for base, hash_name in ((os.path.join(root, "files", "md5"), MD5), (root, LEGACY)):
+        try:
+            prefixes = sorted(os.listdir(base))
+        except FileNotFoundError:
+            continue
+        for prefix in prefixes:
+            if len(prefix) != 2 or not os.path.isdir(os.path.join(base, prefix)):
+                continue
+            for entry in os.scandir(os.path.join(base, prefix)):
+                if valid_oid(prefix + entry.name):
+                    yield prefix + entry.name, hash_name
+
+
+def _gc_remote(rem, keep: set[str], dry: bool) -> list[str]:
+    from dataver.remote.base import list_objects
+
+    try:
+        stored = [key for _oid, _hash, key in list_objects(rem.backend)]
+    except Exception as exc:
+        raise rem.error(exc, "listing") from None
+    unused = sorted(key for key in stored if key not in keep)
+    if dry or not unused:
+        return unused
+    failures = rem.backend.delete_many(unused, rem.jobs)
+    rem.index.discard(unused)
+    if failures:
+        key, exc = next(iter(failures.items()))
+        raise rem.error(exc, f"deleting {key}")
+    return unused

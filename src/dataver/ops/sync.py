@@ -1,0 +1,127 @@
+"""`push`, `fetch`, `pull` and `status -c`: the porcelain over :mod:`dataver.transfer`.
+
+Each takes ``used`` (a list of :class:`dataver.transfer.Used`) when the caller already knows what
+is needed (other revisions, from the history code); otherwise the current `.dvc` files of
+``targets`` decide.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from dataver import transfer
+from dataver.progress import Progress
+
+
+@dataclass
+class PullResult:
+    """A fetch followed by a checkout."""
+
+    fetched: transfer.Result
+    added: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+def _remote(repo, name, jobs):
+    from dataver.remote import open_remote
+
+    remote = open_remote(repo, name, jobs)
+    remote.check()
+    return remote
+
+
+def push(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
+         used=None) -> transfer.Result:
+    """Upload what the targets need and the remote lacks."""
+    with repo.lock:
+        used = used if used is not None else transfer.used_in_workspace(repo, targets, for_push=True)
+        rem = _remote(repo, remote, jobs)
+        try:
+            return transfer.push(repo, rem, used, progress)
+        finally:
+            rem.close()
+
+
+def fetch(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
+          used=None) -> transfer.Result:
+    """Download into the cache what the targets need and the cache lacks."""
+    with repo.lock:
+        used = used if used is not None else transfer.used_in_workspace(repo, targets)
+        if not used:
+            return transfer.Result()
+        rem = _remote(repo, remote, jobs)
+        try:
+            return transfer.fetch(repo, rem, used, progress)
+        finally:
+            rem.close()
+
+
+def pull(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
+         force: bool = False) -> PullResult:
+    """Fetch, then check out the targets (a file inside a tracked directory alone, if named).
+    Checkout runs even when some objects failed, then the fetch error is raised."""
+    error = None
+    try:
+        fetched = fetch(repo, targets, remote, jobs, progress)
+    except transfer.TransferError as exc:
+        fetched, error = exc.result, exc
+    result = PullResult(fetched)
+    with repo.lock:
+        for item, subpath in transfer.resolve_partial(repo, targets):
+            if item.out.md5 is None or not item.out.cache:
+                continue
+            _checkout_one(repo, item, subpath, force, result)
+        repo.state.flush()
+    if error is not None:
+        raise error
+    return result
+
+
+def _checkout_one(repo, item, subpath, force, result: PullResult) -> None:
+    out = item.out
+    if subpath is None:
+        try:
+            res = repo.materialize(item.abspath, out.md5, out.hash_name, out.isexec, force)
+        except FileNotFoundError:
+            return
+        base = item.abspath
+    else:
+        try:
+            manifest = repo.odb.read_manifest(out.md5, out.hash_name)
+        except FileNotFoundError:
+            return
+        res = None
+        for rel, oid in manifest.entries.items():
+            if rel == subpath or rel.startswith(subpath + "/"):
+                one = repo.materializer.checkout_file(os.path.join(item.abspath, *rel.split("/")),
+                                                      oid, out.hash_name, False, force)
+                res = one if res is None else (res.merge(one) or res)
+        if res is None:
+            return
+        base = item.abspath
+
+    def rel(p: str) -> str:
+        return os.path.relpath(p if os.path.isabs(p) else os.path.join(base, p))
+
+    result.added += [rel(p) for p in res.added]
+    result.modified += [rel(p) for p in res.modified]
+    result.deleted += [rel(p) for p in res.deleted]
+
+
+def cloud_status(repo, targets=None, remote=None, jobs=None, used=None) -> dict[str, str]:
+    """``{path: new|deleted|missing}`` for objects not both in the cache and on the remote."""
+    with repo.lock:
+        used = used if used is not None else transfer.used_in_workspace(repo, targets)
+        rem = _remote(repo, remote, jobs)
+        try:
+            return transfer.cloud_status(repo, rem, used)
+        finally:
+            rem.close()
+
+
+def remote_name(repo, remote=None) -> str:
+    """The name of the remote an operation will use (for messages)."""
+    from dataver.remote import default_remote_name
+
+    return remote or default_remote_name(repo.config)

@@ -1,0 +1,189 @@
+"""Cross-cutting behaviour for backends: bounded retries with backoff, a concurrency limit, and
+turning library exceptions into one-line RemoteErrors that name the remote (password masked).
+
+Retries only cover transient faults (timeouts, resets, 5xx); a refused connection, bad
+credentials or a missing bucket fail at once, so an unusable remote is reported within seconds.
+"""
+from __future__ import annotations
+
+import asyncio
+import errno
+import random
+import re
+import time
+from typing import Awaitable, Callable, TypeVar
+
+from dataver.errors import RemoteError
+
+T = TypeVar("T")
+ATTEMPTS = 3
+BASE_DELAY = 0.2
+
+_TRANSIENT_NAMES = {
+    "ConnectionResetError", "ConnectionAbortedError", "BrokenPipeError", "TimeoutError",
+    "ServerDisconnectedError", "ClientPayloadError", "ReadTimeoutError", "IncompleteRead",
+    "ConnectionClosedError", "ResponseStreamingError",
+}
+_REFUSED_NAMES = {"ConnectionRefusedError", "EndpointConnectionError", "ClientConnectorError",
+                  "ConnectError", "gaierror", "NoValidConnectionsError"}
+_URL_PASSWORD = re.compile(r"(?P<head>\w+://[^/:@]*:)(?P<pw>[^/@]*)@")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the password of any ``user:password@`` part replaced by ``***``."""
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + "***@", url)
+
+
+def _names(exc: BaseException) -> set[str]:
+    """Class names of ``exc`` and of the exceptions it wraps (libraries chain them)."""
+    seen: set[str] = set()
+    while exc is not None and len(seen) < 20:
+        seen.update(cls.__name__ for cls in type(exc).__mro__)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _status(exc: BaseException) -> int | None:
+    for attr in ("status", "status_code", "code"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int) and 100 <= value < 600:
+            return value
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return getattr(response, "status_code", None) if response is not None else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth another try: timeouts, dropped connections, server errors."""
+    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)) or is_refused(exc):
+        return False
+    status = _status(exc)
+    if status is not None:
+        return status >= 500 or status == 429
+    return bool(_names(exc) & _TRANSIENT_NAMES) or isinstance(exc, asyncio.TimeoutError)
+
+
+def is_refused(exc: BaseException) -> bool:
+    """The server could not be reached at all (refused, unknown host, no route)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH,
+                                                   errno.ENETUNREACH):
+        return True
+    return bool(_names(exc) & _REFUSED_NAMES)
+
+
+def is_denied(exc: BaseException) -> bool:
+    """The server refused the credentials."""
+    status = _status(exc)
+    names = _names(exc)
+    return (isinstance(exc, PermissionError) or status in (401, 403)
+            or bool(names & {"PermissionDenied", "NoCredentialsError", "ClientAuthenticationError"}))
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """An error that makes the whole remote unusable (stop instead of trying every object)."""
+    return is_refused(exc) or is_denied(exc)
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for messages."""
+    if is_refused(exc):
+        return "cannot connect (connection refused or host unreachable)"
+    if is_denied(exc):
+        return "access denied (check the credentials: access_key_id/secret_access_key, user/password, keyfile)"
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or "Timeout" in "".join(_names(exc)):
+        return "timed out"
+    if isinstance(exc, FileNotFoundError):
+        from dataver.remote.base import MissingBucketError
+
+        return str(exc) if isinstance(exc, MissingBucketError) else "not found"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + "***@", text)[:300]
+
+
+def remote_error(name: str, url: str, exc: BaseException, what: str = "") -> RemoteError:
+    """A one-line RemoteError naming remote ``name`` at ``url`` (password masked)."""
+    doing = f" while {what}" if what else ""
+    return RemoteError(f"remote '{name}' ({mask_url(url)}): {describe(exc)}{doing}")
+
+
+def _delay(attempt: int) -> float:
+    return BASE_DELAY * (2 ** attempt) * (0.5 + random.random())
+
+
+def retry(func: Callable[[], T], attempts: int = ATTEMPTS) -> T:
+    """Call ``func``; on a transient error wait (exponential backoff, jitter) and try again."""
+    for attempt in range(attempts):
+        try:
+            return func()
+        except Exception as exc:
+            if attempt == attempts - 1 or not is_transient(exc):
+                raise
+            time.sleep(_delay(attempt))
+    raise AssertionError("unreachable")
+
+
+async def retry_async(make: Callable[[], Awaitable[T]], attempts: int = ATTEMPTS) -> T:
+    """The async form of :func:`retry`; ``make`` creates a fresh awaitable per attempt."""
+    for attempt in range(attempts):
+        try:
+            return await make()
+        except Exception as exc:
+            if attempt == attempts - 1 or not is_transient(exc):
+                raise
+            await asyncio.sleep(_delay(attempt))
+    raise AssertionError("unreachable")
+
+
+async def bounded_gather(items, worker, jobs: int) -> dict:
+    """Run ``worker(item)`` for every item, at most ``jobs`` at once; returns {item: exception}.
+
+    After a fatal error (refused, denied) the remaining items are not started: they fail with
+    the same error, so an unusable remote costs one round trip, not one per object.
+    """
+    sem = asyncio.Semaphore(max(1, jobs))
+    failures: dict = {}
+    fatal: list[BaseException] = []
+
+    async def run(item):
+        async with sem:
+            if fatal:
+                failures[item] = fatal[0]
+                return
+            try:
+                await worker(item)
+            except Exception as exc:  # collected per item; callers decide what is fatal
+                failures[item] = exc
+                if is_fatal(exc):
+                    fatal.append(exc)
+
+    await asyncio.gather(*(run(item) for item in items))
+    return failures
+
+
+def threaded_gather(items, worker, jobs: int) -> dict:
+    """:func:`bounded_gather` for blocking workers, on a thread pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    failures: dict = {}
+    fatal: list[BaseException] = []
+
+    def run(item):
+        if fatal:
+            failures[item] = fatal[0]
+            return
+        try:
+            worker(item)
+        except Exception as exc:
+            failures[item] = exc
+            if is_fatal(exc):
+                fatal.append(exc)
+
+    items = list(items)
+    if len(items) <= 1 or jobs <= 1:
+        for item in items:
+            run(item)
+        return failures
+    with ThreadPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+        list(pool.map(run, items))
+    return failures

@@ -1,0 +1,37 @@
+"""Fixtures for the remote conformance suite: one real server per remote type (session scope,
+parametrized over ``servers.SERVERS``) and a repo whose default remote is a fresh location on it."""
+from __future__ import annotations
+
+import pytest
+
+from tests.remotes.servers import SERVERS, launcher
+
+
+@pytest.fixture(scope="session", params=sorted(SERVERS))
+def remote(request, tmp_path_factory):
+    """A running server of each remote type (see tests/remotes/servers.py)."""
+    server = launcher(request.param)(str(tmp_path_factory.mktemp(f"server-{request.param}")))
+    yield server
+    server.stop()
+
+
+def configure_remote(name: str, conf: dict, default: bool = True) -> None:
+    """`dataver remote add` + `remote modify` (secrets with --local), through the CLI."""
+    from dataver.cli.main import main
+
+    args = ["remote", "add", "-q", "-f", name, conf["url"]] + (["-d"] if default else [])
+    assert main(args) == 0
+    for key, value in conf.items():
+        if key == "url":
+            continue
+        level = ["--local"] if key in ("secret_access_key", "password", "account_key") else []
+        assert main(["remote", "modify", *level, name, key, value]) == 0
+
+
+@pytest.fixture
+def remote_repo(remote, repo_dir):
+    """A git+dataver repo (the cwd) whose default remote 'r' is an empty location on ``remote``.
+    Returns the remote's config dict."""
+    conf = remote.remote()
+    configure_remote("r", conf)
+    return conf
