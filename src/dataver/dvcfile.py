@@ -91,13 +91,23 @@ def _parse_out(raw: Any, where: str) -> Output:
 
 def load(path: str) -> DvcFile:
     """Parse the `.dvc` file at ``path``; raises DvcFileError saying where it is broken."""
-    from ruamel.yaml import YAMLError
-
     try:
         with open(path, encoding="utf-8") as fobj:
             text = fobj.read()
     except UnicodeDecodeError:
         raise _bad(path, "not valid UTF-8") from None
+    return loads(text, path)
+
+
+def loads(text: str | bytes, path: str) -> DvcFile:
+    """Parse `.dvc` file content (from git history, say); ``path`` is where it lives (absolute)."""
+    from ruamel.yaml import YAMLError
+
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _bad(path, "not valid UTF-8") from None
     try:
         data = _yaml().load(text)
     except YAMLError as exc:

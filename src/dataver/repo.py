@@ -244,3 +244,16 @@ class Repo:
         from dataver.ops.gc import gc
 
         return gc(self, **kwargs)
+
+    def diff(self, a_rev: str = "HEAD", b_rev: str | None = None, targets=None):
+        """Changed data between two revisions (default: HEAD and the workspace); see
+        :func:`dataver.ops.diff.diff`."""
+        from dataver.ops.diff import diff
+
+        return diff(self, a_rev, b_rev, targets)
+
+    def at_rev(self, rev: str):
+        """A read-only view of the repository at git revision ``rev`` (a RevTree)."""
+        from dataver.revtree import RevTree
+
+        return RevTree(self, rev)

@@ -1,4 +1,5 @@
-"""Git integration through the `git` command: .gitignore entries, staging, tracked checks."""
+"""Git integration through the `git` command: .gitignore entries, staging, tracked checks, and
+reading history (revisions, files at a revision, branch/tag/commit lists)."""
 from __future__ import annotations
 
 import os
@@ -53,6 +54,78 @@ class Git:
         rel = os.path.relpath(path, self.root)
         return self.run("check-ignore", "-q", "--", rel, check=False).returncode == 0
 
+    # --- history -------------------------------------------------------------------------
+    def has_commits(self) -> bool:
+        return self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False).returncode == 0
+
+    def resolve_rev(self, rev: str) -> str:
+        """The commit sha ``rev`` names; raises ScmError for an unknown revision."""
+        if rev.startswith("-"):
+            raise ScmError(f"unknown Git revision '{rev}'", hint="check the name with `git log`")
+        proc = self.run("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False)
+        if proc.returncode != 0:
+            raise ScmError(f"unknown Git revision '{rev}'", hint="check the name with `git log`")
+        return proc.stdout.decode().strip()
+
+    def ls_tree(self, sha: str, prefix: str = "") -> list[tuple[str, str, str]]:
+        """``(path, type, object)`` for every entry below ``prefix`` at commit ``sha``
+        (recursive; paths relative to the git root, ``/``-separated)."""
+        args = ["ls-tree", "-r", "-t", "-z", "--full-tree", sha]
+        if prefix:
+            args += ["--", prefix]
+        out = self.run(*args).stdout.decode("utf-8", "surrogateescape")
+        entries = []
+        for record in out.split("\0"):
+            if not record:
+                continue
+            meta, _, path = record.partition("\t")
+            _mode, kind, obj = meta.split()
+            entries.append((path, kind, obj))
+        return entries
+
+    def read_blobs(self, objects: list[str]) -> dict[str, bytes]:
+        """Contents of many git objects in one `git cat-file --batch` call."""
+        if not objects:
+            return {}
+        unique = list(dict.fromkeys(objects))
+        out = self.run("cat-file", "--batch", input="".join(o + "\n" for o in unique).encode()).stdout
+        result, pos = {}, 0
+        for obj in unique:
+            header_end = out.index(b"\n", pos)
+            header = out[pos:header_end].split()
+            if len(header) < 3:  # "<obj> missing"
+                raise ScmError(f"git object {obj} is missing")
+            size = int(header[2])
+            result[obj] = out[header_end + 1: header_end + 1 + size]
+            pos = header_end + 1 + size + 1
+        return result
+
+    def show(self, sha: str, path: str) -> bytes | None:
+        """The bytes of ``path`` (git-root relative) at commit ``sha``, or None if absent."""
+        proc = self.run("cat-file", "blob", f"{sha}:{path}", check=False)
+        return proc.stdout if proc.returncode == 0 else None
+
+    def branches(self) -> list[str]:
+        """Local branch names."""
+        return self._refs("refs/heads/")
+
+    def tags(self) -> list[str]:
+        return self._refs("refs/tags/")
+
+    def _refs(self, prefix: str) -> list[str]:
+        out = self.run("for-each-ref", "--format=%(refname)", prefix).stdout.decode()
+        return [line[len(prefix):] for line in out.splitlines() if line]
+
+    def all_commits(self) -> list[str]:
+        """Every commit reachable from any ref."""
+        if not self.has_commits():
+            return []
+        return self.run("rev-list", "--all").stdout.decode().split()
+
+    def current_branch(self) -> str | None:
+        proc = self.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
+        return proc.stdout.decode().strip() or None
+
 
 class NoScm:
     """Stand-in used with ``core.no_scm`` or outside git: every operation is a no-op."""
@@ -67,6 +140,21 @@ class NoScm:
 
     def is_ignored(self, path: str) -> bool:
         return False
+
+    def has_commits(self) -> bool:
+        return False
+
+    def resolve_rev(self, rev: str) -> str:
+        raise ScmError(f"cannot use revision '{rev}' without git", hint="run inside a git repository")
+
+    def branches(self) -> list[str]:
+        return []
+
+    def tags(self) -> list[str]:
+        return []
+
+    def all_commits(self) -> list[str]:
+        return []
 
 
 def _gitignore_entry(out_abspath: str) -> tuple[str, str]:
