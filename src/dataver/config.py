@@ -226,5 +226,6 @@ class ConfigFile:
         tmp = self.path + ".tmp"
         with open(tmp, "wb") as fobj:
             if len(self.conf):  # configobj writes a lone newline for an empty config; DVC none
+                self.conf.indent_type = "    "  # DVC always writes keys indented by 4 spaces
                 self.conf.write(fobj)
         os.replace(tmp, self.path)

@@ -156,17 +156,15 @@ def update_out_map(entry, md5: str, size: int, nfiles: int | None, isexec: bool)
         entry.update(new_out_map(path, md5, size, nfiles, isexec))
         entry.update(keep)
         return
+    # As DVC merges its fresh entry into the loaded one: values change in place, new keys go
+    # at the end, keys it no longer writes are dropped.
     entry["md5"] = md5
     entry["size"] = size
-    if nfiles is not None:
-        entry["nfiles"] = nfiles
-    elif "nfiles" in entry:
-        del entry["nfiles"]
-    if isexec:
-        if "isexec" not in entry:
-            entry.insert(list(entry.keys()).index("size") + 1, "isexec", True)
-    elif "isexec" in entry:
-        del entry["isexec"]
+    for key, value in (("nfiles", nfiles), ("isexec", True if isexec else None)):
+        if value is not None:
+            entry[key] = value
+        elif key in entry:
+            del entry[key]
 
 
 def new_document(out_map):

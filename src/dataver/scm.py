@@ -159,10 +159,9 @@ class NoScm:
 
 def _gitignore_entry(out_abspath: str) -> tuple[str, str]:
     parent, name = os.path.split(out_abspath)
-    # Escape characters special to gitignore so the entry matches the literal name.
-    escaped = "".join("\\" + c if c in "*?[]!#" else c for c in name)
-    if escaped.startswith(" "):
-        escaped = "\\" + escaped
+    # Escape the characters DVC escapes (its gitignore writer's set), so the line is the same
+    # bytes `dvc add` writes; the leading "/" already protects a leading space or "#".
+    escaped = "".join("\\" + c if c in "\\[]!*#?" else c for c in name)
     return os.path.join(parent, ".gitignore"), "/" + escaped
 
 

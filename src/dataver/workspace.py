@@ -95,6 +95,10 @@ def scan_dir(
             is_dir = entry.is_dir(follow_symlinks=False)
             if ignore is not None and ignore.is_ignored(f"{rel_to_root}/{rel}" if rel_to_root else rel, is_dir):
                 continue
+            if entry.name == DVCIGNORE and not is_dir:
+                # DVC refuses too: its rules would change the directory's own hash.
+                raise TargetError(f"{DVCIGNORE} file should not be inside a tracked directory",
+                                  path=dir_abs, hint="move its rules to a .dvcignore above it")
             if is_dir:
                 stack.append((rel, entry.path))
             elif entry.is_symlink() and entry.is_dir():

@@ -134,10 +134,10 @@ def _add_one(repo, path: str, no_commit: bool, existing=None) -> AddResult:
         repo.materialize(path, oid, MD5, isexec, force=True, relink=True)
     dvc_path = existing.dvcfile.path if existing else dvcfile.dvcfile_for(path)
     changed = _write_dvcfile(dvc_path, path, oid, size, nfiles, isexec)
-    if existing is None:
-        gitignore = scm.ignore(path) if not isinstance(repo.scm, scm.NoScm) else None
-    else:
-        gitignore = None
+    gitignore = None
+    # Like DVC: no entry when git already ignores the output (a pattern, or a re-add).
+    if existing is None and not isinstance(repo.scm, scm.NoScm) and not repo.scm.is_ignored(path):
+        gitignore = scm.ignore(path)
     return AddResult(path, dvc_path, oid, size, nfiles, changed or gitignore is not None)
 
 

@@ -1,0 +1,187 @@
+"""`dataver add` and `dvc add` on the same data write the same bytes: `.dvc` files, `.dir` objects,
+cache files (and their 0444 mode), `.gitignore` lines and the git index."""
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from tests.compat.conftest import assert_same, dataver, dvc, index, make_tree, snapshot
+from tests.conftest import git
+
+pytestmark = pytest.mark.compat
+
+CAFE_NFC = unicodedata.normalize("NFC", "café")
+CAFE_NFD = unicodedata.normalize("NFD", "café")
+LONG_DIR = "a directory name with spaces that is long enough to need wrapping by the yaml dumper"
+
+CASES = {
+    "single_file": ({"data.bin": b"\x00\x01binary\r\n" * 100}, ["data.bin"], ()),
+    "nested_dir": (
+        {"data/a.txt": "a", "data/sub/b.txt": "b\r\nline", "data/sub/deeper/c.bin": b"\xff" * 3000,
+         "data/z.txt": "z", "data/B.txt": "upper", "data/sub-x/d": "d"},
+        ["data"], (),
+    ),
+    "unicode_names": (
+        {f"data/{CAFE_NFC}.txt": "nfc", f"data/{CAFE_NFD}.txt": "nfd", "data/日本/語.json": "{}",
+         f"{CAFE_NFD}-file.txt": "single nfd", f"{CAFE_NFC} dir/x": "x"},
+        ["data", f"{CAFE_NFD}-file.txt", f"{CAFE_NFC} dir"], (),
+    ),
+    "duplicates": (
+        {"data/one": "same", "data/two": "same", "data/sub/three": "same", "copy": "same"},
+        ["data", "copy"], (),
+    ),
+    "empty_dirs": (
+        {"data/empty": None, "data/sub/also-empty": None, "data/file": "f", "void": None},
+        ["data", "void"], (),
+    ),
+    "executable_file": ({"run.sh": "#!/bin/sh\necho hi\n", "data/tool": "x"}, ["run.sh", "data"],
+                        ("run.sh", "data/tool")),
+    "dvcignore": (
+        {".dvcignore": "*.tmp\nscratch/\n!keep.tmp\n", "data/a.txt": "a", "data/b.tmp": "tmp",
+         "data/keep.tmp": "kept", "data/scratch/x": "x", "data/sub/scratch/y": "y",
+         "proj/.dvcignore": "local.txt\n/data/anchored\nlogs/\n", "proj/data/local.txt": "l",
+         "proj/data/deep/local.txt": "l2", "proj/data/anchored": "an", "proj/data/deep/anchored": "k",
+         "proj/data/logs/x.log": "log", "proj/data/ok.txt": "ok", "ignored.tmp": "never added"},
+        ["data", "proj/data"], (),
+    ),
+    "already_gitignored": (
+        {".gitignore": "*.pt\n/models\n", "model.pt": "w", "models/m1": "m", "other": "o"},
+        ["model.pt", "models", "other"], (),
+    ),
+    "long_paths": (
+        {f"{LONG_DIR}/file": "f", f"{LONG_DIR} and a file with a long name too.txt": "long"},
+        [LONG_DIR, f"{LONG_DIR} and a file with a long name too.txt"], (),
+    ),
+    "gitignore_escaping": (
+        {" leading space": "1", "trailing space ": "2", "#hash": "3", "star*name": "4", "!bang": "5",
+         "q?mark": "6", "[brackets]": "7", "back\\slash": "8", "plain name": "9"},
+        [" leading space", "trailing space ", "#hash", "star*name", "!bang", "q?mark", "[brackets]",
+         "back\\slash", "plain name"], (),
+    ),
+    "file_in_subdir": (
+        {"sub/deeper/file.txt": "in sub", "sub/other.txt": "o", "sub/.gitignore": "*.log\n"},
+        ["sub/deeper/file.txt", "sub/other.txt"], (),
+    ),
+    "existing_gitignore_without_newline": (
+        {".gitignore": "*.pyc", "model.pt": b"\x80weights"}, ["model.pt"], (),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_add_matches_dvc(pair, case):
+    spec, targets, executable = CASES[case]
+    a, b = pair
+    for root in pair:
+        make_tree(root, spec, executable)
+    dataver("add", *targets, cwd=a)
+    dvc("add", *targets, cwd=b)
+    assert_same(a, b)
+    assert index(a) == index(b)
+
+
+def test_add_empty_directory_is_empty_manifest(pair):
+    a, b = pair
+    for root in pair:
+        (root / "void").mkdir()
+    dataver("add", "void", cwd=a)
+    dvc("add", "void", cwd=b)
+    assert_same(a, b)
+    assert (a / ".dvc/cache/files/md5/d7/51713988987e9331980363e24189ce.dir").read_bytes() == b"[]"
+
+
+def test_add_executable_sets_isexec(pair):
+    a, b = pair
+    for root in pair:
+        make_tree(root, {"tool": "#!/bin/sh\n"}, ("tool",))
+    dataver("add", "tool", cwd=a)
+    dvc("add", "tool", cwd=b)
+    assert "  isexec: true\n" in (a / "tool.dvc").read_text()
+    assert_same(a, b)
+
+
+def test_dvcignore_inside_added_directory_is_refused_like_dvc(pair):
+    a, b = pair
+    for root in pair:
+        make_tree(root, {"data/sub/.dvcignore": "x\n", "data/sub/y": "y"})
+    got, want = dataver("add", "data", cwd=a, ok=False), dvc("add", "data", cwd=b, ok=False)
+    assert (got.returncode, want.returncode) == (1, 255)
+    assert ".dvcignore file should not be" in got.stderr and "Traceback" not in got.stderr
+    assert_same(a, b)
+
+
+def test_add_from_subdirectory_cwd(pair):
+    a, b = pair
+    for root in pair:
+        make_tree(root, {"sub/file.txt": "x", "sub/dir/y": "y"})
+    dataver("add", "file.txt", "dir", cwd=a / "sub")
+    dvc("add", "file.txt", "dir", cwd=b / "sub")
+    assert_same(a, b)
+
+
+# (data, target, text put before and after dvc's own .dvc file, new data, made executable)
+READD_CASES = {
+    "file_with_comments": (
+        {"data.txt": "v1"}, "data.txt", "# top comment\n",
+        "  desc: my data  # inline comment\n  remote: myremote\nmeta:\n  owner: me\n",
+        {"data.txt": "version two"}, (),
+    ),
+    "dir_with_unknown_keys": (
+        {"data/a": "a", "data/b": "b"}, "data", "",
+        "  desc: images\n  push: false\n# trailing comment\n", {"data/a": "changed", "data/c": "new"}, (),
+    ),
+    "file_becomes_executable": (
+        {"run": "v1"}, "run", "", "  desc: d\n", {"run": "v2"}, ("run",),
+    ),
+    "unchanged_data": ({"same.txt": "s"}, "same.txt", "# keep me\n", "  desc: same\n", {}, ()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(READD_CASES))
+def test_readd_keeps_user_edits_like_dvc(pair, case):
+    spec, target, before, after, change, executable = READD_CASES[case]
+    a, b = pair
+    for root in pair:
+        make_tree(root, spec)
+        dvc("add", target, cwd=root)  # the same starting point in both repos
+        dvcfile = root / f"{target}.dvc"
+        dvcfile.write_text(before + dvcfile.read_text() + after)
+        make_tree(root, change, executable)
+    dataver("add", target, cwd=a)
+    dvc("add", target, cwd=b)
+    assert_same(a, b)
+    text = (a / f"{target}.dvc").read_text()
+    assert before in text and after.splitlines()[0] in text
+
+
+def test_init_matches_dvc(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for path in (a, b):
+        path.mkdir()
+        git(path, "init", "-q")
+    dataver("init", cwd=a)
+    dvc("init", cwd=b)
+    assert_same(a, b)
+    assert index(a) == index(b)
+    assert (a / ".dvc/.gitignore").read_text() == "/config.local\n/tmp\n/cache\n"
+
+
+def test_init_no_scm_matches_dvc(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for path in (a, b):
+        path.mkdir()
+    dataver("init", "--no-scm", cwd=a)
+    dvc("init", "--no-scm", cwd=b)
+    assert_same(a, b)
+    assert "no_scm = True" in (a / ".dvc/config").read_text()
+
+
+def test_init_force_in_existing_repo_matches_dvc(pair):
+    a, b = pair
+    for root in pair:
+        (root / ".dvcignore").write_text("*.tmp\n")
+    dataver("init", "-f", cwd=a)
+    dvc("init", "-f", cwd=b)
+    assert_same(a, b)
+    assert snapshot(a)[".dvcignore"][0] == b"*.tmp\n"
