@@ -13,7 +13,8 @@ def register(sub) -> None:
     p = sub.add_parser("demo", help="run a demo on a generated image dataset",
                        description="Create DIR (default: demo-workspace), generate images and a COCO "
                                    "file, and walk through init, add, commit, change, checkout of the "
-                                   "earlier version.")
+                                   "earlier version; then push to a local remote (DIR-remote) and "
+                                   "restore the data in a fresh clone (DIR-clone) with pull.")
     common(p)
     p.add_argument("directory", nargs="?", default="demo-workspace", help="where to create the demo repo")
     p.add_argument("--images", type=int, default=60, help="number of images to generate")
@@ -96,4 +97,37 @@ def run(args) -> int:
     ok = ok and _summary(root) == v2
     print("v2 restored exactly" if _summary(root) == v2 else "MISMATCH: v2 was not restored")
     repo.close()
-    return 0 if ok else 1
+    return 0 if ok and _share(root, v2) else 1
+
+
+def _share(root: str, v2) -> bool:
+    """Push to a local remote, clone the git repo elsewhere and restore the data with pull."""
+    from dataver.ops import remote_config
+    from dataver.repo import Repo
+
+    store = root + "-remote"
+    shutil.rmtree(store, ignore_errors=True)
+    _step(f"dataver remote add -d storage {store} && dataver push")
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        remote_config.add("storage", store, default=True)
+    finally:
+        os.chdir(cwd)
+    _git(root, "commit", "-qam", "Configure the data remote")
+    with Repo(root) as repo:
+        pushed = repo.push()
+    print(f"{pushed.transferred} files pushed to {store}")
+
+    clone = root + "-clone"
+    shutil.rmtree(clone, ignore_errors=True)
+    _step(f"git clone {root} {clone} && dataver pull  (a fresh machine)")
+    _git(os.path.dirname(root), "clone", "-q", root, clone)
+    with Repo(clone) as repo:
+        pulled = repo.pull()
+    print(f"{pulled.fetched.transferred} files fetched, {len(pulled.added)} files added")
+    restored = _summary(clone)
+    ok = restored == v2
+    print(f"clone: {restored[0]} images, {restored[1]} annotations, instances.json md5 {restored[2]}")
+    print("v2 restored exactly in the clone" if ok else "MISMATCH: the clone differs from v2")
+    return ok

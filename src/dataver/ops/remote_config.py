@@ -161,17 +161,17 @@ def rename(old: str, new: str, level: str | None = None) -> None:
 
 
 def _retarget_default(old: str, new: str | None, level: str | None) -> None:
+    """Point (or unset) ``core.remote`` naming ``old`` in ``level`` and the levels that override
+    it. Like DVC, every one of those files is rewritten (created if absent)."""
+    dvc_dir = _dvc_dir()
     for lvl in _levels_upto(level):
-        path = level_path(lvl, _dvc_dir())
-        if not os.path.exists(path):
-            continue
-        conf = ConfigFile(path)
+        conf = ConfigFile(level_path(lvl, dvc_dir))
         if conf.get("core", "remote") == old:
             if new is None:
                 conf.unset("core", "remote")
             else:
                 conf.set("core", "remote", new)
-            conf.save()
+        conf.save()
 
 
 def get_default(level: str | None = None) -> str | None:
