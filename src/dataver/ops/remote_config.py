@@ -39,6 +39,22 @@ def _levels_upto(level: str | None) -> list[str]:
     return result
 
 
+def _save(conf: ConfigFile) -> None:
+    """Write as DVC does after an edit: plain sections before remote sections, and an emptied
+    file as a lone newline."""
+    names = list(conf.conf.sections)
+    for name in sorted(names, key=lambda n: n.strip().startswith(("remote ", "'remote ", '"remote '))):
+        conf.conf[name] = conf.conf.pop(name)
+    if len(conf.conf):
+        conf.save()
+        return
+    tmp = conf.path + ".tmp"
+    os.makedirs(os.path.dirname(conf.path), exist_ok=True)
+    with open(tmp, "wb") as fobj:
+        fobj.write(b"\n")
+    os.replace(tmp, conf.path)
+
+
 def _store_url(url: str, conf: ConfigFile) -> str:
     """A local path typed relative to the cwd, stored relative to the config file's directory."""
     if is_url(url) or os.path.isabs(os.path.expanduser(url)) or url.startswith("~"):
@@ -72,7 +88,7 @@ def add(name: str, url: str, default: bool = False, force: bool = False, level: 
     conf.set(f"remote:{name}", "url", _store_url(url, conf))
     if default:
         conf.set("core", "remote", name)
-    conf.save()
+    _save(conf)
     return conf.path
 
 
@@ -96,7 +112,7 @@ def modify(name: str, option: str, value: str | None = None, unset: bool = False
     if section is not None and "url" not in section and name not in _other_level_urls(level):
         raise ConfigError(f"remote '{name}' would have no url", path=conf.path,
                           hint="set a url, or remove the remote with `dataver remote remove`")
-    conf.save()
+    _save(conf)
     return conf.path
 
 
@@ -140,7 +156,7 @@ def remove(name: str, level: str | None = None) -> None:
     if conf.section(f"remote:{name}") is None:
         raise ConfigError(f"remote '{name}' doesn't exist", path=conf.path)
     conf.remove_section(f"remote:{name}")
-    conf.save()
+    _save(conf)
     _retarget_default(name, None, level)
 
 
@@ -156,7 +172,7 @@ def rename(old: str, new: str, level: str | None = None) -> None:
     conf.remove_section(f"remote:{old}")  # DVC re-adds the section at the end
     for key, value in values.items():
         conf.set(f"remote:{new}", key, value)
-    conf.save()
+    _save(conf)
     _retarget_default(old, new, level)
 
 
@@ -171,7 +187,7 @@ def _retarget_default(old: str, new: str | None, level: str | None) -> None:
                 conf.unset("core", "remote")
             else:
                 conf.set("core", "remote", new)
-        conf.save()
+        _save(conf)
 
 
 def get_default(level: str | None = None) -> str | None:
@@ -196,4 +212,4 @@ def set_default(name: str | None, level: str | None = None) -> None:
             raise ConfigError(f"remote '{name}' doesn't exist: a default remote must be in the remote list",
                               hint="add it first with `dataver remote add`")
         conf.set("core", "remote", name)
-    conf.save()
+    _save(conf)
