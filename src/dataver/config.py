@@ -176,7 +176,6 @@ class ConfigFile:
         except ConfigObjError as exc:
             raise ConfigError(f"cannot parse config ({exc})", path=path) from None
         self.conf.filename = path
-        self.conf.indent_type = "    "  # DVC rewrites every file it edits with 4-space indents
 
     def _find_section(self, key: str):
         wanted = _section_name(key)
