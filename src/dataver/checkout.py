@@ -69,10 +69,9 @@ class Materializer:
         return result
 
     def _current_oid(self, abspath: str, hash_name: str) -> str | None:
-        try:
-            return self.hasher.hash_file(abspath, hash_name)[0]
-        except FileNotFoundError:  # broken symlink: nothing worth saving
+        if not os.path.exists(abspath):  # a broken symlink: nothing worth saving
             return None
+        return self.hasher.hash_file(abspath, hash_name)[0]
 
     def _remember(self, abspath: str, oid: str, hash_name: str) -> None:
         from dataver.state import Stat

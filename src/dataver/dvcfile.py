@@ -11,7 +11,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from dataver.errors import DvcFileError
+from dataver.errors import DvcFileError, UnsafePathError
 from dataver.hashing import LEGACY, MD5
 from dataver.manifest import is_dir_oid, valid_oid
 from dataver.paths import check_out_path
@@ -67,25 +67,32 @@ def _bad(path: str, msg: str) -> DvcFileError:
     return DvcFileError(msg, path=path, hint="fix or restore the file (e.g. `git checkout` it)")
 
 
-def _parse_out(raw: Any, where: str) -> Output:
+def _parse_out(raw: Any, where: str, index: int) -> Output:
+    loc = f"outs[{index}]"
     if not isinstance(raw, dict):
-        raise _bad(where, "each entry of 'outs' must be a mapping")
-    path = check_out_path(raw.get("path"), where)
+        raise _bad(where, f"{loc} must be a mapping, not {type(raw).__name__}")
+    try:
+        path = check_out_path(raw.get("path"), where)
+    except UnsafePathError as exc:
+        raise _bad(where, f"{loc}.path: {exc.message}") from None
     md5 = raw.get("md5")
     if md5 is not None and not valid_oid(md5):
-        raise _bad(where, f"output {path!r} has an invalid md5 {md5!r}")
+        raise _bad(where, f"{loc}.md5 of {path!r} is not a valid md5: {md5!r}")
     size, nfiles = raw.get("size"), raw.get("nfiles")
     for name, value in (("size", size), ("nfiles", nfiles)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            raise _bad(where, f"output {path!r} has an invalid {name} {value!r}")
+            raise _bad(where, f"{loc}.{name} of {path!r} must be a non-negative integer, not {value!r}")
+    for name in ("isexec", "cache", "push"):
+        if not isinstance(raw.get(name, False), bool):
+            raise _bad(where, f"{loc}.{name} of {path!r} must be true or false, not {raw[name]!r}")
     hash_key = raw.get("hash")
     if hash_key not in (None, MD5):
-        raise _bad(where, f"output {path!r} has an unsupported hash {hash_key!r}")
+        raise _bad(where, f"{loc}.hash of {path!r} is unsupported: {hash_key!r}")
     return Output(
         path=path, md5=md5, size=size, nfiles=nfiles,
         hash_name=MD5 if hash_key == MD5 else LEGACY,
-        isexec=bool(raw.get("isexec", False)), data=raw,
-        cache=bool(raw.get("cache", True)), push=bool(raw.get("push", True)),
+        isexec=raw.get("isexec", False), data=raw,
+        cache=raw.get("cache", True), push=raw.get("push", True),
     )
 
 
@@ -121,7 +128,7 @@ def loads(text: str | bytes, path: str) -> DvcFile:
     outs_raw = data.get("outs", [])
     if not isinstance(outs_raw, list):
         raise _bad(path, "'outs' must be a list")
-    outs = [_parse_out(raw, path) for raw in outs_raw]
+    outs = [_parse_out(raw, path, i) for i, raw in enumerate(outs_raw)]
     deps = data.get("deps", []) or []
     if not isinstance(deps, list):
         raise _bad(path, "'deps' must be a list")

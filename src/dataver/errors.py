@@ -1,6 +1,9 @@
 """Error types. Expected failures are UserError: the CLI prints one line, no traceback."""
 from __future__ import annotations
 
+import errno
+import os
+
 
 class DataverError(Exception):
     """Base class of every error dataver raises on purpose."""
@@ -70,3 +73,40 @@ class RemoteError(UserError):
 
 class CorruptObjectError(UserError):
     """An object's content does not match its name."""
+
+
+class EnvironmentFault(UserError):
+    """The system refused an operation: permissions, a full or read-only disk."""
+
+
+# errno -> (what went wrong, what to do). These are the machine's state, not bugs in dataver.
+_ENVIRONMENT_ERRNOS = {
+    errno.EACCES: ("permission denied", "check the permissions of that path (chmod/chown)"),
+    errno.EPERM: ("operation not permitted", "check the permissions of that path (chmod/chown)"),
+    errno.ENOSPC: ("no space left on device", "free some space and run the command again"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space and run the command again"),
+    errno.EROFS: ("read-only file system", "make that path writable or use another location"),
+}
+
+
+def from_os_error(exc: BaseException) -> UserError | None:
+    """The UserError for an OSError caused by the environment (permissions, disk full), naming the
+    path; None when ``exc`` is something else (then it is a bug and deserves a traceback)."""
+    if not isinstance(exc, OSError) or exc.errno not in _ENVIRONMENT_ERRNOS:
+        return None
+    what, hint = _ENVIRONMENT_ERRNOS[exc.errno]
+    path = exc.filename
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if path is not None:
+        path = _display_path(str(path))
+    return EnvironmentFault(f"{what}: '{path}'" if path else what, hint=hint)
+
+
+def _display_path(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel

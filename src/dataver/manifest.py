@@ -69,6 +69,8 @@ class Manifest:
             rel = check_relpath(item.get("relpath"), where)
             if is_dir_oid(item["md5"]):
                 raise CorruptObjectError(f"nested directory entry {rel!r}", path=where)
+            if rel in entries:
+                raise CorruptObjectError(f"duplicate entry {rel!r}", path=where)
             entries[rel] = item["md5"]
         _check_no_file_dir_clash(entries, where)
         return cls(entries)

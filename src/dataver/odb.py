@@ -12,7 +12,7 @@ import stat
 import uuid
 from typing import Iterator
 
-from dataver.errors import CorruptObjectError
+from dataver.errors import CorruptObjectError, UserError
 from dataver.hashing import LEGACY, MD5, md5_file
 from dataver.manifest import Manifest, is_dir_oid
 
@@ -136,15 +136,20 @@ class ObjectStore:
 
     # --- reading -------------------------------------------------------------------
     def read_manifest(self, oid: str, hash_name: str = MD5) -> Manifest:
-        """Load the directory manifest ``oid``; raises FileNotFoundError if absent."""
+        """Load the directory manifest ``oid``; raises FileNotFoundError if absent and
+        CorruptObjectError (naming the object) if its content is wrong or unsafe."""
         path = self.path(oid, hash_name)
         with open(path, "rb") as fobj:
             data = fobj.read()
+        fix = "delete it from the cache, then `dataver pull` or re-add the directory, to fix it"
         if hash_name == MD5 and hashlib.md5(data).hexdigest() + ".dir" != oid:
-            raise CorruptObjectError(
-                f"cache object {oid} is corrupt", path=path, hint="remove it and pull again"
-            )
-        return Manifest.from_bytes(data, path)
+            raise CorruptObjectError(f"cache object {oid} is corrupt (its content does not match "
+                                     f"its name)", path=path, hint=fix)
+        try:
+            return Manifest.from_bytes(data, oid)
+        except UserError as exc:
+            raise CorruptObjectError(f"directory manifest {oid}: {exc.message}", path=path,
+                                     hint=fix) from None
 
     def verify(self, oid: str, hash_name: str = MD5) -> bool:
         """Whether the stored object's content matches its name."""

@@ -13,7 +13,8 @@ def check_relpath(relpath: object, where: str) -> str:
     """Return ``relpath`` if it is a safe relative POSIX path inside its base, else raise.
 
     Refuses non-strings, empty paths, NUL bytes, absolute paths, drive letters, backslashes that
-    would act as separators on Windows, and any ``..`` component.
+    would act as separators on Windows, and any ``..``, ``.`` or empty component (a canonical
+    manifest never has them, and ``a/./b`` would name the same file as ``a/b``).
     """
     if not isinstance(relpath, str) or not relpath:
         raise UnsafePathError(f"invalid path {relpath!r}", path=where, hint="the file is corrupt")
@@ -22,7 +23,7 @@ def check_relpath(relpath: object, where: str) -> str:
         or relpath.startswith("/")
         or _DRIVE.match(relpath) is not None
         or "\\" in relpath
-        or any(part in ("..", "") for part in relpath.split("/"))
+        or any(part in ("..", ".", "") for part in relpath.split("/"))
     )
     if bad:
         raise UnsafePathError(

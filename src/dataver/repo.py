@@ -112,12 +112,13 @@ class Repo:
         return Materializer(self.odb, self.hasher, self.linker, self.ignore)
 
     def materialize(self, abspath: str, oid: str, hash_name: str, isexec: bool = False,
-                    force: bool = False, relink: bool = False):
-        """Put object ``oid`` (a file or a `.dir`) at ``abspath``; returns a CheckoutResult."""
+                    force: bool = False, relink: bool = False, manifest=None):
+        """Put object ``oid`` (a file or a `.dir`) at ``abspath``; returns a CheckoutResult.
+        ``manifest`` is the already-loaded manifest of a `.dir` oid."""
         from dataver.manifest import is_dir_oid
 
         if is_dir_oid(oid):
-            manifest = self.odb.read_manifest(oid, hash_name)
+            manifest = manifest or self.odb.read_manifest(oid, hash_name)
             return self.materializer.checkout_dir(abspath, manifest, hash_name, force, relink)
         return self.materializer.checkout_file(abspath, oid, hash_name, isexec, force, relink)
 
@@ -174,15 +175,22 @@ class Repo:
         return items
 
     def check_inside(self, abspath: str, where: str | None = None) -> None:
-        """Raise unless ``abspath`` lies inside the workspace (and outside .dvc/ and .git/)."""
+        """Raise unless ``abspath`` lies inside the workspace (and outside .dvc/ and .git/),
+        also after resolving symlinks in its parent directories."""
         rel = os.path.relpath(abspath, self.root)
         first = rel.split(os.sep)[0]
-        if rel == "." or rel.startswith("..") or os.path.isabs(rel) or first in (DVC_DIR, ".git"):
-            raise TargetError(
-                f"'{abspath}' is outside the repository '{self.root}'" if rel.startswith("..")
-                else f"'{abspath}' is not a valid output location",
-                path=where, hint="use a path inside the repository",
-            )
+        outside = rel.startswith("..") or os.path.isabs(rel)
+        if not outside and rel != "." and first not in (DVC_DIR, ".git"):
+            real_parent = os.path.realpath(os.path.dirname(abspath))
+            real_root = os.path.realpath(self.root)
+            if real_parent == real_root or real_parent.startswith(real_root + os.sep):
+                return
+            outside = True
+        raise TargetError(
+            f"'{abspath}' is outside the repository '{self.root}'" if outside
+            else f"'{abspath}' is not a valid output location",
+            path=where, hint="use a path inside the repository",
+        )
 
     def resolve_targets(self, targets: list[str] | None) -> list[Tracked]:
         """Outputs named by ``targets`` (.dvc files, output paths, or dirs containing them)."""

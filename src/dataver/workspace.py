@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -82,14 +83,19 @@ class FileEntry:
 def scan_dir(
     abspath: str, rel_to_root: str, ignore: IgnoreRules | None
 ) -> Iterator[FileEntry]:
-    """Yield every file below ``abspath`` (symlinked directories are not followed, like DVC)."""
+    """Yield every file below ``abspath`` (symlinked directories are not followed, like DVC).
+
+    Raises TargetError for what cannot be tracked: an unreadable directory, a symlink loop, a
+    broken symlink, a fifo, socket or device.
+    """
     stack = [("", abspath)]
     while stack:
         rel_dir, dir_abs = stack.pop()
         try:
             entries = list(os.scandir(dir_abs))
         except PermissionError:
-            raise TargetError("permission denied", path=dir_abs, hint="check its permissions") from None
+            raise TargetError("permission denied reading directory", path=dir_abs,
+                              hint="fix its permissions (chmod) or list it in .dvcignore") from None
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             is_dir = entry.is_dir(follow_symlinks=False)
@@ -101,31 +107,33 @@ def scan_dir(
                                   path=dir_abs, hint="move its rules to a .dvcignore above it")
             if is_dir:
                 stack.append((rel, entry.path))
-            elif entry.is_symlink() and entry.is_dir():
                 continue
-            else:
-                yield FileEntry(rel, entry.path, _stat(entry), False)
+            st = follow_stat(entry.path, entry)
+            if stat.S_ISDIR(st.st_mode):  # a symlink to a directory
+                continue
+            yield FileEntry(rel, entry.path, Stat.of(st), False)
 
 
-def _stat(entry: os.DirEntry) -> Stat:
+def follow_stat(path: str, entry: os.DirEntry | None = None) -> os.stat_result:
+    """``os.stat`` of a file to be tracked, following symlinks; a symlink loop, broken symlink
+    or special file (fifo, socket, device) raises TargetError naming ``path``."""
     try:
-        st = entry.stat()
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise TargetError("symlink loop", path=entry.path, hint="remove or fix the link") from None
-        if exc.errno == errno.ENOENT:
-            raise TargetError("broken symlink", path=entry.path, hint="remove or fix the link") from None
-        raise
-    return Stat.of(st)
-
-
-def stat_file(path: str) -> Stat:
-    try:
-        return Stat.of(os.stat(path))
+        st = entry.stat() if entry is not None else os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise TargetError("symlink loop", path=path, hint="remove or fix the link") from None
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            raise TargetError("broken symlink", path=path, hint="remove or fix the link") from None
         raise
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        raise TargetError("is not a regular file (a fifo, socket or device)", path=path,
+                          hint="remove it or list it in .dvcignore")
+    return st
+
+
+def stat_file(path: str) -> Stat:
+    """The Stat of ``path`` (see :func:`follow_stat` for the errors)."""
+    return Stat.of(follow_stat(path))
 
 
 def is_exec(path: str) -> bool:

@@ -52,30 +52,87 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if not argv else 2
-    return run(args)
+    try:
+        return run(args)
+    except Exception:  # a bug: show everything, exit with a code no expected failure uses
+        import traceback
+
+        traceback.print_exc()
+        return 255
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataver.errors import UserError
+    """Call the command's handler; map expected failures to one `ERROR:` line and exit 1, an
+    interruption (Ctrl-C, SIGTERM) to 130/143, and anything else (a bug) to a traceback and 255."""
+    from dataver.errors import UserError, from_os_error
 
-    if args.cd:
-        import os
-
-        os.chdir(args.cd)
+    previous = _terminate_as_interrupt()
     try:
+        _change_dir(args.cd)
         return int(args.func(args) or 0)
     except UserError as exc:
-        if args.verbose:
-            import traceback
-
-            traceback.print_exc()
-        print(f"ERROR: {exc}", file=sys.stderr)
-        return 1
+        return _fail(args, exc)
+    except Terminated:
+        print("ERROR: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("ERROR: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 141
+    except OSError as exc:
+        user_error = from_os_error(exc)
+        if user_error is None:
+            raise
+        return _fail(args, user_error)
+    finally:
+        _restore_sigterm(previous)
+
+
+def _change_dir(path: str | None) -> None:
+    if path:
+        import os
+
+        from dataver.errors import UserError
+
+        try:
+            os.chdir(path)
+        except OSError as exc:
+            raise UserError(f"cannot change to directory ({exc.strerror})", path=path,
+                            hint="check the --cd argument") from None
+
+
+def _fail(args: argparse.Namespace, exc: BaseException) -> int:
+    if getattr(args, "verbose", False):
+        import traceback
+
+        traceback.print_exc()
+    print(f"ERROR: {exc}", file=sys.stderr)
+    return 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so the same cleanup (temp files, lock) runs."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _terminate_as_interrupt():
+    import signal
+
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        return None
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None:
+        import signal
+
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

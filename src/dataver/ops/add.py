@@ -175,6 +175,8 @@ def _store_entries(repo, dir_key: str, files: list[FileEntry]) -> dict[str, str]
     """Put every file into the cache, reading each unknown file once (hash while copying)."""
     known = repo.state.get_prefix(dir_key)
     odb = repo.odb
+    _check_readable([e for e in files if (hit := known.get(f"{dir_key}/{e.relpath}")) is None
+                     or hit[0] != e.stat])
 
     def store(entry: FileEntry) -> str:
         hit = known.get(f"{dir_key}/{entry.relpath}")
@@ -190,6 +192,16 @@ def _store_entries(repo, dir_key: str, files: list[FileEntry]) -> dict[str, str]
         result[entry.relpath] = oid
         repo.state.set(f"{dir_key}/{entry.relpath}", entry.stat, oid)
     return result
+
+
+def _check_readable(files: list[FileEntry]) -> None:
+    """Refuse before caching anything if a file to be read is unreadable (nothing half-done)."""
+    eff = os.access in os.supports_effective_ids
+    denied = [e.abspath for e in files if not os.access(e.abspath, os.R_OK, effective_ids=eff)]
+    if denied:
+        more = f" (and {len(denied) - 1} more)" if len(denied) > 1 else ""
+        raise TargetError(f"permission denied reading '{os.path.relpath(denied[0])}'{more}",
+                          hint="fix the permissions (chmod) or list the files in .dvcignore")
 
 
 def _write_dvcfile(dvc_path: str, out_path: str, oid: str, size: int, nfiles, isexec: bool) -> bool:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from dataver.checkout import CheckoutResult, missing_error
 from dataver.errors import MissingCacheError
+from dataver.manifest import is_dir_oid
 
 
 @dataclass
@@ -33,17 +34,23 @@ def checkout(repo, targets: list[str] | None = None, force: bool = False, relink
     summary = CheckoutSummary()
     missing: list[tuple[str, str]] = []
     with repo.lock:
-        items = repo.resolve_targets(targets)
-        for item in items:
+        plans = []
+        for item in repo.resolve_targets(targets):
             out = item.out
             if out.md5 is None or not out.cache:
                 continue
-            try:
-                res = repo.materialize(item.abspath, out.md5, out.hash_name, out.isexec, force, relink)
-            except FileNotFoundError:  # the .dir object itself is not in the cache
-                missing.append((item.relpath, out.md5))
+            if is_dir_oid(out.md5) and not repo.odb.exists(out.md5, out.hash_name):
+                missing.append((item.abspath, out.md5))
                 summary.failed.append(item.relpath)
                 continue
+            # Read (and validate) every manifest before writing anything: a corrupt or crafted
+            # one stops the checkout while the workspace is still untouched.
+            manifest = repo.odb.read_manifest(out.md5, out.hash_name) if is_dir_oid(out.md5) else None
+            plans.append((item, manifest))
+        for item, manifest in plans:
+            out = item.out
+            res = repo.materialize(item.abspath, out.md5, out.hash_name, out.isexec, force, relink,
+                                   manifest=manifest)
             _record(summary, item, res)
             missing += res.missing
         repo.state.flush()

@@ -61,7 +61,6 @@ def current_oid(repo, abspath: str, hash_name: str, expect_dir: bool) -> str | N
     if os.path.isdir(abspath):
         manifest, _size, _files = repo.hasher.dir_manifest(abspath, repo.ignore, hash_name)
         return manifest.oid
-    try:
-        return repo.hasher.hash_file(abspath, hash_name)[0]
-    except FileNotFoundError:
+    if not os.path.exists(abspath):  # a broken symlink
         return None
+    return repo.hasher.hash_file(abspath, hash_name)[0]
