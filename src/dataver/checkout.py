@@ -6,12 +6,11 @@ with ``force``), so checkout never destroys data the user has not committed.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from dataver.errors import CheckoutConflictError, MissingCacheError
-from dataver.hashing import MD5, default_jobs
-from dataver.linking import Linker
+from dataver.hashing import MD5, default_jobs, parallel_map
+from dataver.linking import Linker, is_link_tmp, remove_stale_tmp
 from dataver.manifest import Manifest
 from dataver.odb import ObjectStore
 from dataver.workspace import Hasher, IgnoreRules, scan_dir
@@ -63,6 +62,7 @@ class Materializer:
             result.missing.append((abspath, oid))
             return result
         os.makedirs(os.path.dirname(abspath), exist_ok=True)
+        remove_stale_tmp(abspath)
         self.linker.link(src, abspath, isexec)
         self._remember(abspath, oid, hash_name)
         (result.modified if existed else result.added).append(abspath)
@@ -87,7 +87,7 @@ class Materializer:
             if current is not None and not force and not self._saved(current, hash_name):
                 raise _conflict(abspath)
             os.unlink(abspath)
-        current = self._scan(abspath, hash_name)
+        current = self._scan(abspath, hash_name)  # without our stale temp files (deleted)
         wanted = manifest.entries
         extra = [rel for rel in current if rel not in wanted]
         changed = [rel for rel in wanted if rel in current and (current[rel] != wanted[rel] or relink)]
@@ -117,7 +117,12 @@ class Materializer:
         if not os.path.isdir(abspath):
             return {}
         dir_key = self.hasher._key(abspath)
-        files = list(scan_dir(abspath, dir_key, self.ignore))
+        files = []
+        for entry in scan_dir(abspath, dir_key, self.ignore):
+            if is_link_tmp(entry.relpath):  # left by an interrupted checkout: ours to delete
+                _unlink(entry.abspath)
+            else:
+                files.append(entry)
         return self.hasher.hash_entries(dir_key, files, hash_name)
 
     def _write_files(self, base: str, items: list[tuple[str, str]], hash_name: str) -> None:
@@ -132,11 +137,8 @@ class Materializer:
             dest = os.path.join(base, rel)
             self.linker.link(self.odb.path(oid, hash_name), dest)
 
-        first, rest = items[0], items[1:]
-        write(first)  # settles the link type before going parallel
-        if rest:
-            with ThreadPoolExecutor(max_workers=min(default_jobs(), 16)) as pool:
-                list(pool.map(write, rest))
+        write(items[0])  # settles the link type before going parallel
+        parallel_map(write, items[1:], min(default_jobs(), 16))
         for rel, oid in items:
             self._remember(os.path.join(base, rel), oid, hash_name)
 

@@ -192,9 +192,14 @@ def save(path: str, data) -> None:
     """Write a `.dvc` file atomically."""
     text = dumps(data)
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fobj:
-        fobj.write(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fobj:
+            fobj.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def dvcfile_for(target_abspath: str) -> str:

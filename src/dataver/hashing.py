@@ -64,6 +64,19 @@ def default_jobs() -> int:
     return max(4, min(32, (os.cpu_count() or 1) * 4))
 
 
+def parallel_map(fn: Callable, items: list, jobs: int | None = None) -> list:
+    """``[fn(x) for x in items]`` in a thread pool. On the first error, or Ctrl-C/SIGTERM, the
+    queued work is cancelled and running calls finish (cleaning their temp files) before the
+    exception propagates: an interrupted command stops promptly and leaves nothing half-written."""
+    if len(items) <= 1:
+        return [fn(x) for x in items]
+    pool = ThreadPoolExecutor(max_workers=min(jobs or default_jobs(), len(items)))
+    try:
+        return list(pool.map(fn, items))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def md5_files(
     paths: Iterable[str],
     name: str = MD5,
@@ -74,13 +87,7 @@ def md5_files(
     paths = list(paths)
     if not paths:
         return {}
-    result: dict[str, str] = {}
-    if len(paths) == 1:
-        result[paths[0]] = md5_file(paths[0], name)
-    else:
-        with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
-            for path, oid in zip(paths, pool.map(lambda p: md5_file(p, name), paths)):
-                result[path] = oid
+    result = dict(zip(paths, parallel_map(lambda p: md5_file(p, name), paths, jobs)))
     if on_done:
         for path, oid in result.items():
             on_done(path, oid)

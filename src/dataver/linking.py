@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import stat
 import uuid
@@ -11,6 +12,29 @@ import uuid
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 _UNSUPPORTED = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EPERM, errno.ENOSYS,
                 errno.EMLINK}
+
+
+_TMP_SUFFIX = ".dvtmp"
+_TMP_NAME = re.compile(r"\.[0-9a-f]{8}\.dvtmp$")
+
+
+def tmp_path_for(dest: str) -> str:
+    """The temp name a link is made under before it is renamed to ``dest``."""
+    return f"{dest}.{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}"
+
+
+def is_link_tmp(name: str) -> bool:
+    """Whether ``name`` is a temp file of ours (left behind only if a process was killed)."""
+    return name.endswith(_TMP_SUFFIX) and _TMP_NAME.search(name) is not None
+
+
+def remove_stale_tmp(dest: str) -> None:
+    """Delete temp files a killed checkout left next to ``dest``."""
+    import glob
+
+    for path in glob.glob(glob.escape(dest) + ".*" + _TMP_SUFFIX):
+        if is_link_tmp(path):
+            _unlink_quiet(path)
 
 
 class LinkUnsupported(OSError):
@@ -74,21 +98,24 @@ class Linker:
 
     def link(self, cache_path: str, dest: str, isexec: bool = False) -> str:
         """Place ``cache_path`` at ``dest`` atomically; returns the link type used."""
-        tmp = f"{dest}.{uuid.uuid4().hex[:8]}.dvtmp"
+        tmp = tmp_path_for(dest)
         candidates = [self._working] if self._working else self.types
         last_error: OSError | None = None
         for kind in candidates:
             try:
                 LINKERS[kind](cache_path, tmp)
+                if isexec and kind in ("copy", "reflink"):
+                    os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+                os.replace(tmp, dest)
             except LinkUnsupported as exc:
                 last_error = exc
                 continue
-            except BaseException:
+            except BaseException as exc:
                 _unlink_quiet(tmp)
+                if isinstance(exc, PermissionError) and exc.filename == tmp:
+                    # name the file the user knows, not our temp name
+                    raise PermissionError(exc.errno, exc.strerror, dest) from None
                 raise
-            if isexec and kind in ("copy", "reflink"):
-                os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-            os.replace(tmp, dest)
             self._working = kind
             return kind
         raise OSError(
@@ -99,7 +126,7 @@ class Linker:
 
 def make_writable_copy(path: str) -> None:
     """Replace ``path`` (a link into the cache) with an independent writable copy (unprotect)."""
-    tmp = f"{path}.{uuid.uuid4().hex[:8]}.dvtmp"
+    tmp = tmp_path_for(path)
     shutil.copyfile(path, tmp)
     mode = os.stat(path).st_mode
     os.chmod(tmp, (mode | stat.S_IWUSR | stat.S_IRUSR) & 0o777)

@@ -57,11 +57,15 @@ class ObjectStore:
             return dest
         self._ensure_parent(dest)
         tmp = _tmp_name(dest)
-        with open(tmp, "wb") as fobj:
-            fobj.write(data)
-            fobj.flush()
-            os.fsync(fobj.fileno())
-        self._finish(tmp, dest)
+        try:
+            with open(tmp, "wb") as fobj:
+                fobj.write(data)
+                fobj.flush()
+                os.fsync(fobj.fileno())
+            self._finish(tmp, dest)
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
         return dest
 
     def add_manifest(self, manifest: Manifest) -> str:

@@ -201,6 +201,11 @@ def unignore(out_abspath: str) -> str | None:
 
 def _write_atomic(path: str, text: str) -> None:
     tmp = path + ".dataver.tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fobj:
-        fobj.write(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fobj:
+            fobj.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -29,8 +30,8 @@ def snapshot(root) -> dict:
             st = os.lstat(full)
             if os.path.islink(full):
                 files[os.path.relpath(full, root)] = ("link", os.readlink(full))
-            elif os.path.isdir(full):
-                files[os.path.relpath(full, root)] = ("dir", st.st_mode)
+            elif not stat.S_ISREG(st.st_mode):
+                files[os.path.relpath(full, root)] = ("special", st.st_mode)
             else:
                 with open(full, "rb") as fobj:
                     digest = hashlib.md5(fobj.read()).hexdigest()

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import glob as globmod
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dataver import dvcfile, scm
 from dataver.errors import OverlapError, TargetError, UserError
-from dataver.hashing import MD5, default_jobs
+from dataver.hashing import MD5, parallel_map
 from dataver.manifest import Manifest
 from dataver.ops.targets import is_inside, owner_of
 from dataver.state import Stat
@@ -185,8 +184,7 @@ def _store_entries(repo, dir_key: str, files: list[FileEntry]) -> dict[str, str]
             return hit[1]
         return odb.add_file_hashing(entry.abspath)
 
-    with ThreadPoolExecutor(max_workers=default_jobs()) as pool:
-        oids = list(pool.map(store, files))
+    oids = parallel_map(store, files)
     result = {}
     for entry, oid in zip(files, oids):
         result[entry.relpath] = oid
