@@ -1,0 +1,97 @@
+"""Config: levels (system < global < repo < local), relative paths, validation naming the file."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from dataver.config import Config, ConfigFile, level_path
+from dataver.errors import ConfigError
+
+
+@pytest.fixture
+def dvc_dir(tmp_path):
+    path = tmp_path / "repo" / ".dvc"
+    path.mkdir(parents=True)
+    return path
+
+
+def write_level(level, dvc_dir, text):
+    path = level_path(level, str(dvc_dir))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fobj:
+        fobj.write(text)
+    return path
+
+
+def test_level_files_follow_environment(dvc_dir):
+    assert level_path("system", str(dvc_dir)) == os.path.join(os.environ["DVC_SYSTEM_CONFIG_DIR"], "config")
+    assert level_path("global", str(dvc_dir)) == os.path.join(os.environ["DVC_GLOBAL_CONFIG_DIR"], "config")
+    assert level_path("repo", str(dvc_dir)) == str(dvc_dir / "config")
+    assert level_path("local", str(dvc_dir)) == str(dvc_dir / "config.local")
+    assert level_path("local", None) is None
+
+
+def test_later_levels_win(dvc_dir):
+    for level in ("system", "global", "repo", "local"):
+        write_level(level, dvc_dir, f"[core]\n    remote = {level}\n[cache]\n    type = copy\n"
+                    if level == "system" else f"[core]\n    remote = {level}\n")
+    conf = Config(str(dvc_dir))
+    assert conf.get("core", "remote") == "local" and conf.origin[("core", "remote")] == "local"
+    assert conf.get("cache", "type") == "copy" and conf.origin[("cache", "type")] == "system"
+    os.unlink(dvc_dir / "config.local")
+    conf.reload()
+    assert conf.get("core", "remote") == "repo"
+
+
+def test_relative_paths_resolve_against_their_file(dvc_dir, tmp_path):
+    write_level("global", dvc_dir, "[cache]\n    dir = ../shared-cache\n")
+    conf = Config(str(dvc_dir))
+    global_dir = os.environ["DVC_GLOBAL_CONFIG_DIR"]
+    assert conf.get("cache", "dir") == os.path.abspath(os.path.join(global_dir, "..", "shared-cache"))
+    write_level("repo", dvc_dir, "[cache]\n    dir = ../mycache\n"
+                                 "['remote \"store\"']\n    url = ../../bucket\n"
+                                 "['remote \"s3\"']\n    url = s3://bucket/path\n")
+    conf = Config(str(dvc_dir))
+    assert conf.get("cache", "dir") == str(tmp_path / "repo" / "mycache")
+    assert conf.remotes()["store"]["url"] == str(tmp_path / "bucket")
+    assert conf.remotes()["s3"]["url"] == "s3://bucket/path"
+
+
+def test_booleans_and_link_types(dvc_dir):
+    write_level("repo", dvc_dir, "[core]\n    autostage = true\n    no_scm = False\n"
+                                 "[cache]\n    type = \"hardlink,symlink\"\n")
+    conf = Config(str(dvc_dir))
+    assert conf.get_bool("core", "autostage") is True and conf.get_bool("core", "no_scm") is False
+    assert conf.get_bool("core", "check_update", default=True) is True
+    assert conf.link_types() == ["hardlink", "symlink"]
+
+
+@pytest.mark.parametrize("level, text, message", [
+    ("repo", "[core]\n    autostage = perhaps\n", "core.autostage"),
+    ("local", "[cache]\n    type = teleport\n", "teleport"),
+    ("global", "[core]\n    no_such_option = 1\n", "core.no_such_option"),
+    ("repo", "[core\n    remote = x\n", "cannot parse"),
+    ("system", "stray = 1\n", "outside any section"),
+])
+def test_validation_errors_name_the_file(dvc_dir, level, text, message):
+    path = write_level(level, dvc_dir, text)
+    with pytest.raises(ConfigError) as info:
+        Config(str(dvc_dir))
+    assert message in str(info.value) and path in str(info.value)
+
+
+def test_config_file_round_trip_and_atomic_save(dvc_dir):
+    path = str(dvc_dir / "config")
+    conf = ConfigFile(path)
+    conf.set("core", "remote", "store")
+    conf.set("remote:store", "url", "/data/a,b")
+    conf.save()
+    text = open(path).read()
+    assert text == "[core]\n    remote = store\n['remote \"store\"']\n    url = \"/data/a,b\"\n"
+    again = ConfigFile(path)
+    assert again.get("remote:store", "url") == "/data/a,b" and again.sections() == ["core", "remote:store"]
+    assert again.unset("core", "remote") and not again.unset("core", "remote")
+    again.save()
+    assert "[core]" not in open(path).read()
+    assert sorted(os.listdir(dvc_dir)) == ["config"]  # no temp file left

@@ -1,0 +1,101 @@
+"""Hashing: md5 of raw bytes, DVC 2.x md5-dos2unix (checked against DVC's own implementation)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import subprocess
+
+import pytest
+
+from dataver.hashing import CHUNK, LEGACY, MD5, is_text_block, md5_bytes, md5_file, md5_files, parallel_map
+from tests.conftest import dvc_bin
+
+
+def dvc_legacy_md5(path) -> str:
+    """md5-dos2unix as computed by the real DVC (dvc_data), run in DVC's own environment."""
+    exe = dvc_bin()
+    assert exe, "real dvc not found: run scripts/test.sh (it installs .venv-dvc)"
+    python = os.path.join(os.path.dirname(exe), "python")
+    code = ("import sys; from dvc_data.hashfile.hash import file_md5; "
+            "print(file_md5(sys.argv[1], name='md5-dos2unix'))")
+    return subprocess.run([python, "-c", code, str(path)], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def write(tmp_path, name, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_md5_of_raw_bytes(tmp_path):
+    data = random.Random(1).randbytes(3 * CHUNK + 17)
+    path = write(tmp_path, "bin", data)
+    assert md5_file(path) == md5_file(path, MD5) == hashlib.md5(data).hexdigest() == md5_bytes(data)
+    assert md5_file(write(tmp_path, "empty", b"")) == hashlib.md5(b"").hexdigest()
+
+
+def test_text_crlf_small(tmp_path):
+    data = b"line one\r\nline two\r\n" * 100
+    path = write(tmp_path, "small.txt", data)
+    assert md5_file(path, MD5) == hashlib.md5(data).hexdigest()
+    assert md5_file(path, LEGACY) == hashlib.md5(data.replace(b"\r\n", b"\n")).hexdigest()
+    assert md5_file(path, LEGACY) == dvc_legacy_md5(path)
+
+
+def test_text_crlf_larger_than_a_chunk_decides_per_chunk(tmp_path):
+    text = (b"x" * 98 + b"\r\n") * (CHUNK // 100 + 1)
+    text = text[:CHUNK]  # exactly one chunk of text
+    binary = b"\x00\x01\r\n" * 300 + b"more\r\n" * 1000  # NUL in its first 512 bytes
+    data = text + binary + text[:5000] + text  # chunks: text | binary+text | text
+    path = write(tmp_path, "mixed.txt", data)
+    chunks = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
+    assert len(chunks) == 3 and chunks[1].startswith(binary)
+    expected = hashlib.md5(chunks[0].replace(b"\r\n", b"\n") + chunks[1]
+                           + chunks[2].replace(b"\r\n", b"\n")).hexdigest()
+    assert md5_file(path, LEGACY) == expected == dvc_legacy_md5(path)
+
+
+def test_crlf_split_across_chunk_boundary_is_not_joined(tmp_path):
+    data = b"a" * (CHUNK - 1) + b"\r\n" + b"b" * 10
+    path = write(tmp_path, "split.txt", data)
+    assert md5_file(path, LEGACY) == dvc_legacy_md5(path)
+    assert md5_file(path, LEGACY) == hashlib.md5(data).hexdigest()  # "\r" | "\n" in two chunks
+
+
+def test_binary_is_not_converted(tmp_path):
+    data = b"\x00\xff\r\n" * 50000
+    path = write(tmp_path, "bin", data)
+    assert md5_file(path, LEGACY) == hashlib.md5(data).hexdigest() == dvc_legacy_md5(path)
+
+
+@pytest.mark.parametrize("block, text", [
+    (b"", True), (b"plain text\r\n", True), (b"a\x00b", False),
+    (bytes(range(128, 256)), False), (b"x" * 70 + b"\xff" * 30, True), (b"x" * 69 + b"\xff" * 31, False),
+])
+def test_is_text_block(block, text):
+    assert is_text_block(block) is text
+
+
+def test_md5_files_parallel_and_callback(tmp_path):
+    paths = [write(tmp_path, f"f{i}", f"content {i}".encode()) for i in range(20)]
+    seen = {}
+    result = md5_files(paths, on_done=lambda p, o: seen.__setitem__(p, o))
+    assert result == seen == {p: hashlib.md5(open(p, "rb").read()).hexdigest() for p in paths}
+    assert md5_files([]) == {}
+
+
+def test_parallel_map_keeps_order_and_stops_on_error():
+    assert parallel_map(lambda x: x * 2, list(range(50)), 4) == [x * 2 for x in range(50)]
+    calls = []
+
+    def boom(x):
+        calls.append(x)
+        if x == 3:
+            raise ValueError("bad item")
+        return x
+
+    with pytest.raises(ValueError, match="bad item"):
+        parallel_map(boom, list(range(10000)), 2)
+    assert len(calls) < 10000  # queued work was cancelled

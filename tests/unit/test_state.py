@@ -1,0 +1,103 @@
+"""State database: hits, misses when the file changed, recovery from a corrupt db."""
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from dataver.state import Stat, State
+
+OID = "0cc175b9c0f1b6a831c399e269772661"
+
+
+def stat_of(path) -> Stat:
+    return Stat.of(os.stat(path))
+
+
+def test_hit_after_flush_and_reopen(tmp_path):
+    f = tmp_path / "f"
+    f.write_text("a")
+    db = str(tmp_path / "tmp" / "state.db")
+    state = State(db)
+    state.set("f", stat_of(f), OID)
+    assert state.get("f", stat_of(f)) == OID  # pending, before flush
+    state.close()
+    again = State(db)
+    assert again.get("f", stat_of(f)) == OID
+    assert again.get("f", stat_of(f), "md5-dos2unix") is None  # per hash name
+    assert again.get("other", stat_of(f)) is None
+    again.close()
+
+
+def test_miss_when_mtime_size_or_inode_changes(tmp_path):
+    f = tmp_path / "f"
+    f.write_text("a")
+    state = State(str(tmp_path / "state.db"))
+    st = stat_of(f)
+    state.set("f", st, OID)
+    state.flush()
+    assert state.get("f", st) == OID
+    assert state.get("f", st._replace(mtime_ns=st.mtime_ns + 1)) is None
+    assert state.get("f", st._replace(size=st.size + 1)) is None
+    assert state.get("f", st._replace(inode=st.inode + 1)) is None
+    # a real change on disk: same size, new mtime
+    os.utime(f, ns=(st.mtime_ns + 10**9, st.mtime_ns + 10**9))
+    assert state.get("f", stat_of(f)) is None
+    # a replaced file (new inode), same content and times
+    f.rename(tmp_path / "old")
+    (tmp_path / "new").write_text("a")
+    (tmp_path / "new").rename(f)
+    os.utime(f, ns=(st.mtime_ns, st.mtime_ns))
+    assert stat_of(f).inode != st.inode and state.get("f", stat_of(f)) is None
+    state.close()
+
+
+def test_get_prefix_is_scoped_to_the_directory(tmp_path):
+    state = State(str(tmp_path / "state.db"))
+    st = Stat(1, 2, 3)
+    for path in ("data/a", "data/sub/b", "data0/c", "data-x/d", "dat/e", "data"):
+        state.set(path, st, OID)
+    state.flush()
+    state.set("data/pending", st, OID)
+    assert sorted(state.get_prefix("data")) == ["data/a", "data/pending", "data/sub/b"]
+    state.close()
+
+
+def test_overwrite_keeps_latest(tmp_path):
+    state = State(str(tmp_path / "state.db"))
+    state.set("f", Stat(1, 1, 1), OID)
+    state.flush()
+    state.set("f", Stat(1, 2, 1), "b" * 32)
+    state.flush()
+    assert state.get("f", Stat(1, 1, 1)) is None and state.get("f", Stat(1, 2, 1)) == "b" * 32
+    state.close()
+
+
+def test_corrupt_db_is_recreated(tmp_path):
+    db = tmp_path / "state.db"
+    db.write_bytes(b"this is not a sqlite database" * 100)
+    (tmp_path / "state.db-wal").write_bytes(b"junk" * 50)
+    state = State(str(db))
+    assert state.get("f", Stat(1, 2, 3)) is None
+    state.set("f", Stat(1, 2, 3), OID)
+    state.close()
+    assert State(str(db)).get("f", Stat(1, 2, 3)) == OID
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_truncated_db_is_recreated(tmp_path):
+    db = tmp_path / "state.db"
+    state = State(str(db))
+    state.set("f", Stat(1, 2, 3), OID)
+    state.close()
+    with sqlite3.connect(db) as conn:  # fold the WAL in, then cut the file short
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 2])
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"state.db{suffix}").unlink(missing_ok=True)
+    fresh = State(str(db))
+    assert fresh.get("f", Stat(1, 2, 3)) in (None, OID)
+    fresh.set("g", Stat(4, 5, 6), OID)
+    fresh.close()
+    assert State(str(db)).get("g", Stat(4, 5, 6)) == OID
