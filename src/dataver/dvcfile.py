@@ -11,6 +11,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
+from dataver.atomic import write_text_atomic
 from dataver.errors import DvcFileError, UnsafePathError
 from dataver.hashing import LEGACY, MD5
 from dataver.manifest import is_dir_oid, valid_oid
@@ -190,16 +191,7 @@ def dumps(data) -> str:
 
 def save(path: str, data) -> None:
     """Write a `.dvc` file atomically."""
-    text = dumps(data)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fobj:
-            fobj.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text_atomic(path, dumps(data))
 
 
 def dvcfile_for(target_abspath: str) -> str:

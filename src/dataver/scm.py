@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
+from dataver.atomic import write_text_atomic
 from dataver.errors import ScmError
 
 
@@ -178,7 +179,7 @@ def ignore(out_abspath: str) -> str | None:
         prefix = content if content.endswith("\n") or not content else content + "\n"
     else:
         prefix = ""
-    _write_atomic(gitignore, prefix + entry + "\n")
+    write_text_atomic(gitignore, prefix + entry + "\n")
     return gitignore
 
 
@@ -193,19 +194,7 @@ def unignore(out_abspath: str) -> str | None:
         return None
     kept = [line for line in lines if line != entry]
     if kept:
-        _write_atomic(gitignore, "\n".join(kept) + "\n")
+        write_text_atomic(gitignore, "\n".join(kept) + "\n")
     else:
         os.unlink(gitignore)
     return gitignore
-
-
-def _write_atomic(path: str, text: str) -> None:
-    tmp = path + ".dataver.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fobj:
-            fobj.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
