@@ -82,6 +82,7 @@ class Materializer:
     def checkout_dir(self, abspath: str, manifest: Manifest, hash_name: str = MD5,
                      force: bool = False, relink: bool = False) -> CheckoutResult:
         result = CheckoutResult()
+        _replace_symlinked_dirs(_symlinked_dirs(abspath, [""]), force)
         if os.path.lexists(abspath) and not os.path.isdir(abspath):
             current = self._current_oid(abspath, hash_name)
             if current is not None and not force and not self._saved(current, hash_name):
@@ -97,6 +98,7 @@ class Materializer:
                        if current[rel] != wanted.get(rel) and not self._saved(current[rel], hash_name)]
             if unsaved:
                 raise _conflict(os.path.join(abspath, unsaved[0]), len(unsaved))
+        _replace_symlinked_dirs(_symlinked_dirs(abspath, new), force)
         for rel in extra:
             _unlink(os.path.join(abspath, rel))
             result.deleted.append(rel)
@@ -151,6 +153,34 @@ class Materializer:
         import shutil
 
         shutil.rmtree(abspath, onerror=_force_remove)
+
+
+def _symlinked_dirs(base: str, rels: list[str]) -> list[str]:
+    """Directories on the way from ``base`` (included) to the files ``rels`` that are symlinks:
+    writing through one would put the data wherever it points, possibly outside the repo."""
+    found, seen = [], set()
+    for rel in rels:
+        parts = rel.split("/")[:-1] if rel else []
+        for depth in range(len(parts) + 1):
+            path = os.path.join(base, *parts[:depth])
+            if path not in seen:
+                seen.add(path)
+                if os.path.islink(path):
+                    found.append(path)
+    return found
+
+
+def _replace_symlinked_dirs(links: list[str], force: bool) -> None:
+    """Refuse to write through symlinked directories, or with ``force`` remove the links (only
+    the links: what they point to is left alone) so real directories are made in their place."""
+    if links and not force:
+        more = f" (and {len(links) - 1} more)" if len(links) > 1 else ""
+        raise CheckoutConflictError(
+            f"'{os.path.relpath(links[0])}'{more} is a symlink where the output has a directory; "
+            "checking out would write wherever it points", hint="remove the link, or use -f to replace it")
+    for link in links:
+        if os.path.islink(link):  # a parent's removal may have taken it already
+            os.unlink(link)
 
 
 def _conflict(path: str, count: int = 1) -> CheckoutConflictError:

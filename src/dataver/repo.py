@@ -69,6 +69,11 @@ class Repo:
         return init(cls, os.path.abspath(root or os.getcwd()), no_scm=no_scm, force=force)
 
     @cached_property
+    def real_root(self) -> str:
+        """``root`` with symlinks resolved, to tell where a path really lands."""
+        return os.path.realpath(self.root)
+
+    @cached_property
     def config(self) -> Config:
         return Config(self.dvc_dir)
 
@@ -182,7 +187,7 @@ class Repo:
         outside = rel.startswith("..") or os.path.isabs(rel)
         if not outside and rel != "." and first not in (DVC_DIR, ".git"):
             real_parent = os.path.realpath(os.path.dirname(abspath))
-            real_root = os.path.realpath(self.root)
+            real_root = self.real_root
             if real_parent == real_root or real_parent.startswith(real_root + os.sep):
                 return
             outside = True

@@ -398,3 +398,27 @@ def test_fifo_inside_added_directory(repo_dir):
 
 def test_cd_to_missing_directory(repo_dir):
     fails(repo_dir, "--cd", "no/such/dir", "status", expect=("no/such/dir", "--cd"))
+
+
+@pytest.mark.parametrize("link", ["data/sub", "data"])
+def test_checkout_does_not_write_through_symlinked_directory(repo_dir, tmp_path, link):
+    make_dir(repo_dir)
+    ok("add", "data", cwd=repo_dir)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(repo_dir / link)
+    (repo_dir / link).symlink_to(elsewhere)
+    fails(repo_dir, "checkout", expect=(link, "symlink", "-f"))
+    assert list(elsewhere.iterdir()) == []
+    ok("checkout", "-f", cwd=repo_dir)
+    assert not (repo_dir / link).is_symlink() and list(elsewhere.iterdir()) == []
+    assert (repo_dir / "data" / "sub" / "deep.bin").read_bytes() == b"\x00\x01 deep"
+    assert ok("status", cwd=repo_dir).stdout == "Data and pipelines are up to date.\n"
+
+
+def test_symlinked_directory_target_refused_like_dvc(repo_dir):
+    real = make_dir(repo_dir, "real")
+    (repo_dir / "link").symlink_to(real)
+    fails(repo_dir, "add", "link", expect=("link", "symlink to a directory"))
+    fails(repo_dir, "add", "link/f0.txt", expect=("link/f0.txt", "symlink to a directory"))
+    fails(repo_dir, "add", "link/sub", expect=("link/sub", "symlink to a directory"))

@@ -100,6 +100,7 @@ def _check_target(repo, path: str, tracked) -> None:
     if not os.path.lexists(path):
         raise TargetError("does not exist", path=rel, hint="check the path")
     stat_file(path)  # raises a clear error on a symlink loop
+    _check_no_symlinked_dir(repo.root, path, rel)
     if dvcfile.is_dvcfile(path):
         raise TargetError("is a .dvc file and cannot be tracked", path=rel)
     owner = owner_of(tracked, path)
@@ -119,6 +120,22 @@ def _check_target(repo, path: str, tracked) -> None:
             "is already tracked by git", path=rel,
             hint=f"run `git rm -r --cached '{rel}'` and commit, then add it again",
         )
+
+
+def _check_no_symlinked_dir(root: str, path: str, rel: str) -> None:
+    """Like DVC, refuse a symlink to a directory, and anything inside a symlinked directory:
+    checkout would otherwise have to write through the link."""
+    if os.path.islink(path) and os.path.isdir(path):
+        link = path
+    else:
+        link = os.path.dirname(path)
+        while len(link) > len(root) and not os.path.islink(link):
+            link = os.path.dirname(link)
+        if len(link) <= len(root):
+            return
+    raise TargetError(
+        f"cannot track '{rel}': '{os.path.relpath(link)}' is a symlink to a directory",
+        hint="add the directory it points to, or replace the link with a real directory")
 
 
 def _add_one(repo, path: str, no_commit: bool, existing=None) -> AddResult:
