@@ -220,24 +220,37 @@ def _manifest_of(base) -> bytes:
     return Manifest(entries).to_bytes()
 
 
-def test_sigterm_cleans_up_and_exits_143(repo_dir):
-    make_dataset(repo_dir / "data")
-    proc = start(repo_dir, "add", "data")
-    lock = repo_dir / ".dvc" / "tmp" / "lock"
+def terminate_at_work(repo, *args) -> int:
+    """Start dataver ARGS, send SIGTERM once it holds the repo lock and is at work; its exit code."""
+    proc = start(repo, *args)
+    lock = repo / ".dvc" / "tmp" / "lock"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # wait until the command is at work (holds the lock)
+    while time.monotonic() < deadline:
         if lock.exists() and str(proc.pid) in lock.read_text():
             break
         time.sleep(0.005)
     time.sleep(0.2)
     code = kill_after(proc, 0, signal.SIGTERM)
     if code == 0:
-        pytest.fail("add finished before SIGTERM arrived: make the dataset bigger")
-    assert code == 143
+        pytest.fail(f"{args} finished before SIGTERM arrived: make the dataset bigger")
+    return code
+
+
+def test_sigterm_cleans_up_and_exits_143(repo_dir):
+    make_dataset(repo_dir / "data")
+    assert terminate_at_work(repo_dir, "add", "data") == 143
     oids, temps = assert_cache_valid(repo_dir)
     assert temps == 0, "SIGTERM left temp files in the cache"
     assert not (repo_dir / "data.dvc").exists()
     assert run_cli("add", "data", cwd=repo_dir).returncode == 0
+    assert_clean(repo_dir)
+    expected = tree(repo_dir / "data")
+    shutil.rmtree(repo_dir / "data")
+    assert terminate_at_work(repo_dir, "checkout") == 143
+    leftovers = [rel for rel in tree(repo_dir / "data") if is_link_tmp(rel)]
+    assert not leftovers, "SIGTERM left temp files in the workspace"
+    assert run_cli("checkout", cwd=repo_dir).returncode == 0
+    assert tree(repo_dir / "data") == expected
     assert_clean(repo_dir)
 
 
