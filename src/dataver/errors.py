@@ -75,6 +75,10 @@ class CorruptObjectError(UserError):
     """An object's content does not match its name."""
 
 
+class LinkError(UserError):
+    """None of the configured link types works between the cache and the workspace."""
+
+
 class EnvironmentFault(UserError):
     """The system refused an operation: permissions, a full or read-only disk."""
 

@@ -9,6 +9,8 @@ import shutil
 import stat
 import uuid
 
+from dataver.errors import LinkError
+
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 _UNSUPPORTED = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EPERM, errno.ENOSYS,
                 errno.EMLINK}
@@ -118,10 +120,10 @@ class Linker:
                 raise
             self._working = kind
             return kind
-        raise OSError(
-            last_error.errno if last_error else errno.EOPNOTSUPP,
-            f"no link type of {', '.join(self.types)} works for {dest}",
-        )
+        reason = os.strerror(last_error.errno) if last_error and last_error.errno else "unsupported"
+        raise LinkError(
+            f"no link type of cache.type={','.join(self.types)} works from the cache to '{dest}' "
+            f"({reason})", hint="add copy to cache.type, e.g. cache.type = hardlink,copy")
 
 
 def make_writable_copy(path: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import uuid
 from typing import Iterator
@@ -179,9 +180,43 @@ class ObjectStore:
                     continue
                 yield prefix + entry.name
 
+    def remove_stale_tmp(self, max_age: float = 3600.0) -> int:
+        """Delete temp files that killed processes left in the store, older than ``max_age``
+        seconds (younger ones may belong to a running process); returns how many."""
+        import time
+
+        cutoff = time.time() - max_age
+        removed = 0
+        for base in (os.path.join(self.root, "files", "md5"), self.root):
+            for path in _tmp_files(base):
+                try:
+                    if os.lstat(path).st_mtime < cutoff:
+                        _unlink_quiet(path)
+                        removed += 1
+                except FileNotFoundError:
+                    pass
+        return removed
+
     def remove(self, oid: str, hash_name: str = MD5) -> None:
         """Delete an object (gc)."""
         _unlink_quiet(self.path(oid, hash_name))
+
+
+_TMP_NAME = re.compile(r"\.[0-9a-f]{12}\.tmp$")
+
+
+def _tmp_files(base: str) -> Iterator[str]:
+    """Our temp files directly in ``base`` (``incoming.*``) and in its two-letter prefix dirs."""
+    try:
+        names = os.listdir(base)
+    except FileNotFoundError:
+        return
+    for name in names:
+        path = os.path.join(base, name)
+        if _TMP_NAME.search(name):
+            yield path
+        elif len(name) == 2 and os.path.isdir(path):
+            yield from (os.path.join(path, n) for n in os.listdir(path) if _TMP_NAME.search(n))
 
 
 def _copy(src: str, dst: str) -> None:

@@ -422,3 +422,21 @@ def test_symlinked_directory_target_refused_like_dvc(repo_dir):
     fails(repo_dir, "add", "link", expect=("link", "symlink to a directory"))
     fails(repo_dir, "add", "link/f0.txt", expect=("link/f0.txt", "symlink to a directory"))
     fails(repo_dir, "add", "link/sub", expect=("link/sub", "symlink to a directory"))
+
+
+def test_no_working_link_type(repo_dir):
+    """cache.type=hardlink with the cache on another file system (tmpfs): one clear line."""
+    import tempfile
+
+    cache = tempfile.mkdtemp(dir="/dev/shm")
+    try:
+        assert os.stat(cache).st_dev != os.stat(repo_dir).st_dev, "needs /dev/shm on another device"
+        with open(repo_dir / ".dvc" / "config", "a") as fobj:
+            fobj.write(f"[cache]\n    dir = {cache}\n    type = hardlink\n")
+        (repo_dir / "f.txt").write_text("x")
+        proc = run_cli("add", "f.txt", cwd=repo_dir)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert "no link type" in proc.stderr and "copy" in proc.stderr and "f.txt" in proc.stderr
+        assert (repo_dir / "f.txt").read_text() == "x"
+    finally:
+        shutil.rmtree(cache)

@@ -132,3 +132,23 @@ def test_shared_cache_dirs_are_group_writable(tmp_path):
     src.write_bytes(b"shared")
     dest = odb.add_file(str(src), md5(b"shared"))
     assert stat.S_IMODE(os.stat(os.path.dirname(dest)).st_mode) & 0o070 == 0o070
+
+
+def test_remove_stale_tmp_keeps_young_temps_and_objects(odb, tmp_path):
+    src = tmp_path / "f"
+    src.write_bytes(b"keep")
+    oid = odb.add_file_hashing(str(src))
+    old_incoming = os.path.join(odb.root, "files", "md5", "incoming.0123456789ab.tmp")
+    old_object = odb.path(md5(b"x")) + ".ba9876543210.tmp"
+    old_legacy = odb.path(md5(b"y"), LEGACY) + ".aaaaaaaaaaaa.tmp"
+    young = odb.path(md5(b"z")) + ".bbbbbbbbbbbb.tmp"
+    not_ours = odb.path(md5(b"w")) + ".notours.tmp"
+    for path in (old_incoming, old_object, old_legacy, young, not_ours):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "wb").close()
+        os.chmod(path, 0o444)
+    for path in (old_incoming, old_object, old_legacy, not_ours):
+        os.utime(path, (1, 1))
+    assert odb.remove_stale_tmp(max_age=3600) == 3
+    assert not any(os.path.exists(p) for p in (old_incoming, old_object, old_legacy))
+    assert os.path.exists(young) and os.path.exists(not_ours) and odb.verify(oid)

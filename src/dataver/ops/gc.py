@@ -45,6 +45,8 @@ def gc(repo, cloud: bool = False, remote: str | None = None, dry: bool = False,
             keep = _used_keys(repo, rem, used)
             result = GcResult(remote_name=rem.name if rem else None)
             result.local = _gc_cache(repo, keep, dry)
+            if not dry:
+                repo.odb.remove_stale_tmp()  # left by killed processes
             if rem is not None:
                 result.remote = _gc_remote(rem, keep, dry)
             return result
