@@ -6,6 +6,7 @@ with ``force``), so checkout never destroys data the user has not committed.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 
 from dataver.errors import CheckoutConflictError, MissingCacheError
@@ -99,10 +100,13 @@ class Materializer:
             if unsaved:
                 raise _conflict(os.path.join(abspath, unsaved[0]), len(unsaved))
         _replace_symlinked_dirs(_symlinked_dirs(abspath, new), force)
+        in_way = _dirs_in_way(abspath, new, current, force) if os.path.isdir(abspath) else []
         for rel in extra:
             _unlink(os.path.join(abspath, rel))
             result.deleted.append(rel)
         _prune_empty_dirs(abspath, extra)
+        for rel in in_way:  # now empty but for empty folders (or, with force, ignored files)
+            shutil.rmtree(os.path.join(abspath, rel), onerror=_force_remove)
         todo = changed + new
         missing = [rel for rel in todo if not self.odb.exists(wanted[rel], hash_name)]
         result.missing += [(os.path.join(abspath, rel), wanted[rel]) for rel in missing]
@@ -150,9 +154,36 @@ class Materializer:
             unsaved = [rel for rel, oid in current.items() if not self._saved(oid, MD5)]
             if unsaved:
                 raise _conflict(os.path.join(abspath, unsaved[0]), len(unsaved))
-        import shutil
-
+            hidden = _unscanned_file(abspath, current)
+            if hidden:
+                raise _conflict(hidden)
         shutil.rmtree(abspath, onerror=_force_remove)
+
+
+def _dirs_in_way(base: str, new: list[str], current, force: bool) -> list[str]:
+    """Directories in the workspace where the manifest has files. Their scanned files are all
+    extras (deleted first); anything a scan does not see (.dvcignore'd) is kept unless ``force``."""
+    in_way = [rel for rel in new
+              if os.path.isdir(os.path.join(base, rel)) and not os.path.islink(os.path.join(base, rel))]
+    for rel in in_way if not force else []:
+        prefix = rel + "/"
+        hidden = _unscanned_file(os.path.join(base, rel),
+                                 [r[len(prefix):] for r in current if r.startswith(prefix)])
+        if hidden:
+            raise _conflict(hidden)
+    return in_way
+
+
+def _unscanned_file(directory: str, scanned) -> str | None:
+    """A file below ``directory`` that is not in ``scanned`` (relpaths), e.g. one .dvcignore
+    hides: checkout must not delete what it never compared with the cache."""
+    known = set(scanned)
+    for dirpath, _dirs, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            if os.path.relpath(path, directory).replace(os.sep, "/") not in known:
+                return path
+    return None
 
 
 def _symlinked_dirs(base: str, rels: list[str]) -> list[str]:

@@ -440,3 +440,27 @@ def test_no_working_link_type(repo_dir):
         assert (repo_dir / "f.txt").read_text() == "x"
     finally:
         shutil.rmtree(cache)
+
+
+@pytest.mark.parametrize("output", ["data/f0.txt", "model.bin"])
+def test_directory_where_a_file_belongs(repo_dir, output):
+    """A directory (holding a .dvcignore'd file) where the output has a file: kept without -f."""
+    make_dir(repo_dir)
+    (repo_dir / "model.bin").write_bytes(b"weights")
+    ok("add", "data", "model.bin", cwd=repo_dir)
+    (repo_dir / ".dvcignore").write_text("*.log\n")
+    os.chmod(repo_dir / output, 0o644)
+    os.unlink(repo_dir / output)
+    (repo_dir / output).mkdir()
+    (repo_dir / output / "notes.log").write_text("precious")
+    fails(repo_dir, "checkout", expect=(os.path.join(output, "notes.log"), "-f"))
+    (repo_dir / output / "notes.log").unlink()
+    (repo_dir / output / "empty" / "dirs").mkdir(parents=True)
+    ok("checkout", cwd=repo_dir)  # nothing but empty folders in the way: replaced
+    assert (repo_dir / output).is_file()
+    (repo_dir / output).unlink()
+    (repo_dir / output).mkdir()
+    (repo_dir / output / "notes.log").write_text("discard me")
+    ok("checkout", "-f", cwd=repo_dir)
+    assert (repo_dir / output).is_file()
+    assert ok("status", cwd=repo_dir).stdout == "Data and pipelines are up to date.\n"
