@@ -114,3 +114,11 @@ def _display_path(path: str) -> str:
     except ValueError:
         return path
     return path if rel.startswith("..") else rel
+
+
+class PathMissingError(UserError):
+    """A path does not exist in a repository (at the requested revision)."""
+
+
+class CloneError(ScmError):
+    """A repository URL could not be cloned or opened."""

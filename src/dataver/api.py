@@ -1,0 +1,116 @@
+"""The public Python API: ``open``, ``read`` and ``get_url`` with DVC's signatures, and the
+:class:`Repo` facade (every command as a method that returns data and never prints).
+
+Data is read from the cache, else fetched from the remote (verified) into the cache first, so a
+large file is streamed from disk and never read whole into memory by ``open``.
+"""
+from __future__ import annotations
+
+import builtins
+import io
+import os
+from contextlib import ExitStack
+from typing import IO, Any
+
+from dataver.errors import (  # noqa: F401 - re-exported for callers
+    CloneError, DataverError, NotARepoError, PathMissingError, RemoteError, ScmError, UserError,
+)
+from dataver.external import open_repo
+from dataver.ops import locate as _locate
+from dataver.repo import Repo  # noqa: F401 - the facade
+
+__all__ = ["open", "read", "get_url", "Repo", "DataverError", "UserError", "PathMissingError",
+           "ScmError", "CloneError", "RemoteError", "NotARepoError"]
+
+
+def open(  # noqa: A001 - mirrors dvc.api.open
+    path: str,
+    repo: str | None = None,
+    rev: str | None = None,
+    remote: str | None = None,
+    mode: str = "r",
+    encoding: str | None = None,
+) -> IO[Any]:
+    """Open ``path`` (relative to the root of ``repo``) as committed at ``rev``.
+
+    ``repo`` is a local path or any git URL (default: the repository around the working
+    directory); ``rev`` any git revision (default: the workspace of a local repository, where a
+    missing file is read from the cache; HEAD of a cloned one).
+    ``mode`` is ``"r"`` (text, with ``encoding``) or ``"rb"``. Works for tracked files, files
+    inside tracked directories, and plain git files. Use it in a ``with`` statement.
+    """
+    if mode not in ("r", "rb", "rt"):
+        raise ValueError(f"mode {mode!r} is not supported: use 'r' or 'rb'")
+    binary = _open_binary(path, repo, rev, remote)
+    if mode == "rb":
+        return binary
+    return io.TextIOWrapper(binary, encoding=encoding or "utf-8")
+
+
+def read(
+    path: str,
+    repo: str | None = None,
+    rev: str | None = None,
+    remote: str | None = None,
+    mode: str = "r",
+    encoding: str | None = None,
+) -> str | bytes:
+    """The whole content of ``path``: ``str`` for mode ``"r"``, ``bytes`` for ``"rb"``."""
+    with open(path, repo=repo, rev=rev, remote=remote, mode=mode, encoding=encoding) as fobj:
+        return fobj.read()
+
+
+def get_url(path: str, repo: str | None = None, rev: str | None = None,
+            remote: str | None = None) -> str:
+    """The URL of ``path``'s object on the remote (default: the default remote), as
+    ``dvc.api.get_url``; for a tracked directory, the URL of its `.dir` object. Does not
+    check that the object is there."""
+    with open_repo(repo, rev) as (dv_repo, use_rev):
+        loc = _locate.locate(dv_repo, path, use_rev)
+        if loc.item is None:
+            raise PathMissingError(f"'{loc.key}' is not tracked by DVC",
+                                   hint="get_url works for DVC-tracked data only")
+        if loc.subpath is None and loc.item.out.is_dir:
+            oid = loc.item.out.md5
+        else:
+            oid = _locate.file_oid(dv_repo, loc, remote)
+        return _remote_url(dv_repo, remote) + "/" + _object_key(oid, loc.hash_name)
+
+
+def _object_key(oid: str, hash_name: str) -> str:
+    from dataver.remote.base import object_key
+
+    return object_key(oid, hash_name)
+
+
+def _remote_url(repo, remote: str | None) -> str:
+    from dataver.remote import default_remote_name
+
+    name = remote or default_remote_name(repo.config)
+    conf = repo.config.remotes().get(name)
+    if conf is None:
+        raise RemoteError(f"remote '{name}' does not exist", hint="see `dataver remote list`")
+    return str(conf["url"]).rstrip("/")
+
+
+def _open_binary(path: str, repo: str | None, rev: str | None, remote: str | None) -> IO[bytes]:
+    with ExitStack() as stack:
+        dv_repo, use_rev = stack.enter_context(open_repo(repo, rev))
+        loc = _locate.locate(dv_repo, path, use_rev)
+        if loc.item is None:
+            return _open_git_file(dv_repo, loc)
+        on_disk = os.path.join(dv_repo.root, *loc.key.split("/"))
+        if use_rev is None and os.path.isfile(on_disk):
+            return builtins.open(on_disk, "rb")  # the workspace, as DVC reads it without a rev
+        # The cache file is opened before a temporary clone is removed: the open descriptor
+        # keeps the data readable (POSIX), so nothing is copied.
+        return builtins.open(_locate.cached_file(dv_repo, loc, remote), "rb")
+    raise AssertionError("unreachable")
+
+
+def _open_git_file(repo, loc) -> IO[bytes]:
+    if loc.git_kind != "blob":
+        raise _locate.is_a_directory(loc.key)
+    if loc.rev:
+        return io.BytesIO(repo.at_rev(loc.rev).read_bytes(loc.key) or b"")
+    return builtins.open(os.path.join(repo.root, *loc.key.split("/")), "rb")
