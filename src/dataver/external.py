@@ -20,7 +20,8 @@ def is_local_worktree(url: str) -> bool:
 @contextmanager
 def open_repo(url: str | None = None, rev: str | None = None) -> Iterator[tuple[object, str | None]]:
     """Yield ``(Repo, rev)``: the repository at ``url`` (default: the current one) and the
-    revision to read (None: its current `.dvc` files). Temporary clones are removed after."""
+    revision to read (None: its workspace; a clone is read at HEAD, which is ``rev`` checked
+    out). Temporary clones are removed after."""
     from dataver.repo import Repo
 
     if url is None or is_local_worktree(url) or (os.path.isdir(url) and Repo.find_root(url)):
@@ -34,7 +35,7 @@ def open_repo(url: str | None = None, rev: str | None = None) -> Iterator[tuple[
             raise NotARepoError(f"'{url}' is not a DVC repository (no .dvc directory)",
                                 hint="check the URL")
         with Repo(path) as repo:
-            yield repo, None
+            yield repo, "HEAD"  # as committed: a clone's workspace has no data
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

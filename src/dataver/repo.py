@@ -270,3 +270,36 @@ class Repo:
         from dataver.revtree import RevTree
 
         return RevTree(self, rev)
+
+    def ls(self, path=None, rev=None, recursive=False, dvc_only=False, remote=None):
+        """List files (git's and DVC's) under ``path``; see :func:`dataver.ops.ls.ls`."""
+        from dataver.ops.ls import ls
+
+        return ls(self, path, rev, recursive, dvc_only, remote)
+
+    def imp(self, url, path, **kwargs):
+        """Import data from another repository; see :func:`dataver.ops.get.import_`."""
+        from dataver.ops.get import import_
+
+        return import_(self, url, path, **kwargs)
+
+    def update(self, targets=None, **kwargs):
+        """Move imports forward; see :func:`dataver.ops.get.update`."""
+        from dataver.ops.get import update
+
+        return update(self, targets, **kwargs)
+
+    @staticmethod
+    def get(url, path, **kwargs):
+        """Download data from a repository (no repo needed here); see :func:`dataver.ops.get.get`."""
+        from dataver.ops.get import get
+
+        return get(url, path, **kwargs)
+
+    @staticmethod
+    def list_url(url, path=None, rev=None, **kwargs):
+        """``ls`` of the repository at ``url`` (a path or git URL)."""
+        from dataver.external import open_repo
+
+        with open_repo(url, rev) as (repo, use_rev):
+            return repo.ls(path, use_rev, **kwargs)

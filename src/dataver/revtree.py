@@ -27,18 +27,19 @@ class RevTree:
         self.prefix = "" if prefix == "." else prefix + "/"
 
     @cached_property
-    def entries(self) -> dict[str, tuple[str, str]]:
-        """root-relative path -> (kind, git object) for every blob and tree under the repo root."""
+    def entries(self) -> dict[str, tuple[str, str, str, int | None]]:
+        """root-relative path -> (kind, git object, mode, size) for every blob and tree under
+        the repo root."""
         result = {}
-        for path, kind, obj in self.git.ls_tree(self.sha, self.prefix.rstrip("/")):
+        for path, kind, obj, mode, size in self.git.ls_tree(self.sha, self.prefix.rstrip("/")):
             if path.startswith(self.prefix):
-                result[path[len(self.prefix):]] = (kind, obj)
+                result[path[len(self.prefix):]] = (kind, obj, mode, size)
         return result
 
     def dvcfile_paths(self) -> list[str]:
         """Root-relative paths of every `.dvc` file at this revision (outside ``.dvc/``)."""
         return sorted(
-            path for path, (kind, _obj) in self.entries.items()
+            path for path, (kind, *_rest) in self.entries.items()
             if kind == "blob" and dvcfile.is_dvcfile(posixpath.basename(path))
             and not path.startswith(".dvc/")
         )

@@ -68,10 +68,10 @@ class Git:
             raise ScmError(f"unknown Git revision '{rev}'", hint="check the name with `git log`")
         return proc.stdout.decode().strip()
 
-    def ls_tree(self, sha: str, prefix: str = "") -> list[tuple[str, str, str]]:
-        """``(path, type, object)`` for every entry below ``prefix`` at commit ``sha``
-        (recursive; paths relative to the git root, ``/``-separated)."""
-        args = ["ls-tree", "-r", "-t", "-z", "--full-tree", sha]
+    def ls_tree(self, sha: str, prefix: str = "") -> list[tuple[str, str, str, str, int | None]]:
+        """``(path, type, object, mode, size)`` for every entry below ``prefix`` at commit ``sha``
+        (recursive, trees included; paths relative to the git root, ``/``-separated)."""
+        args = ["ls-tree", "-r", "-t", "-l", "-z", "--full-tree", sha]
         if prefix:
             args += ["--", prefix]
         out = self.run(*args).stdout.decode("utf-8", "surrogateescape")
@@ -80,9 +80,14 @@ class Git:
             if not record:
                 continue
             meta, _, path = record.partition("\t")
-            _mode, kind, obj = meta.split()
-            entries.append((path, kind, obj))
+            mode, kind, obj, size = meta.split()
+            entries.append((path, kind, obj, mode, None if size == "-" else int(size)))
         return entries
+
+    def ls_files(self) -> list[str]:
+        """Work-tree files git tracks or would track (not ignored), relative to the git root."""
+        out = self.run("ls-files", "-z", "--cached", "--others", "--exclude-standard").stdout
+        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
     def read_blobs(self, objects: list[str]) -> dict[str, bytes]:
         """Contents of many git objects in one `git cat-file --batch` call."""
