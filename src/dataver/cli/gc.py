@@ -19,26 +19,34 @@ def register(sub) -> None:
     p.add_argument("--dry", action="store_true", help="only print what would be removed")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
     p.add_argument("-j", "--jobs", type=int, metavar="N", help="deletions to run at once on the remote")
+    from dataver.cli import revisions
+
+    revisions.add_args(p, what="keep")
     p.set_defaults(func=run)
 
 
 def scope(args) -> str:
-    """What is kept, for the warning (the history code extends it for other revisions)."""
-    return "the workspace"
+    """What is kept, for the warning."""
+    from dataver.cli import revisions
+
+    return revisions.scope(args)
 
 
 def run(args) -> int:
     from dataver.errors import UserError
     from dataver.repo import Repo
 
-    if not args.workspace:
-        raise UserError("nothing to keep was given", hint="use -w/--workspace")
+    from dataver.cli import revisions
+
+    if not args.workspace and not revisions.selected(args):
+        raise UserError("nothing to keep was given", hint="use -w/--workspace, -a, -T, -A or --rev")
     print(f"WARNING: This will remove all cache except items used in {scope(args)} of the current "
           "repo.", file=sys.stderr)
     if not (args.force or args.dry) and not _confirm("Are you sure you want to proceed?"):
         return 1
     with Repo() as repo:
-        result = repo.gc(cloud=args.cloud, remote=args.remote, dry=args.dry, jobs=args.jobs)
+        result = repo.gc(cloud=args.cloud, remote=args.remote, dry=args.dry, jobs=args.jobs,
+                         used=revisions.used(repo, args))
     verb = "Would remove" if args.dry else "Removed"
     if args.dry:
         for path in result.local:

@@ -16,6 +16,9 @@ def register(sub) -> None:
                    help="compare the cache with a remote instead of the workspace with the cache")
     p.add_argument("-r", "--remote", metavar="NAME", help="remote for -c (default: core.remote)")
     p.add_argument("-j", "--jobs", type=int, metavar="N", help="requests to run at once for -c")
+    from dataver.cli import revisions
+
+    revisions.add_args(p, what="compare (with -c)")
     p.set_defaults(func=run)
 
 
@@ -52,7 +55,10 @@ def run_cloud(args) -> int:
 
     with Repo() as repo:
         name = remote_name(repo, args.remote)
-        result = repo.cloud_status(args.targets or None, remote=args.remote, jobs=args.jobs)
+        from dataver.cli import revisions
+
+        result = repo.cloud_status(args.targets or None, remote=args.remote, jobs=args.jobs,
+                                   used=revisions.used(repo, args))
     if args.quiet:
         return 1 if result else 0
     if args.json:

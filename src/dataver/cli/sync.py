@@ -13,16 +13,24 @@ def _options(p) -> None:
     p.add_argument("-j", "--jobs", type=int, metavar="N", help="transfers to run at once")
 
 
+def _revision_options(p) -> None:
+    from dataver.cli import revisions
+
+    revisions.add_args(p)
+
+
 def register(sub) -> None:
     push = sub.add_parser("push", help="upload tracked data to a remote",
                           description="Send the objects that the current .dvc files of TARGETs need "
                                       "and the remote does not have yet.")
     _options(push)
+    _revision_options(push)
     push.set_defaults(func=run_push)
     fetch = sub.add_parser("fetch", help="download tracked data into the cache",
                            description="Get the objects that the current .dvc files of TARGETs need "
                                        "into the cache (each verified), without touching the workspace.")
     _options(fetch)
+    _revision_options(fetch)
     fetch.set_defaults(func=run_fetch)
     pull = sub.add_parser("pull", help="fetch, then check out",
                           description="Fetch what TARGETs need, then check them out. A file inside "
@@ -41,10 +49,13 @@ def _run(args, verb: str, method: str) -> int:
     from dataver.repo import Repo
     from dataver.transfer import TransferError
 
+    from dataver.cli import revisions
+
     with Repo() as repo:
         try:
+            used = revisions.used(repo, args, for_push=method == "push")
             result = getattr(repo, method)(args.targets or None, remote=args.remote, jobs=args.jobs,
-                                           progress=for_cli(args.quiet))
+                                           progress=for_cli(args.quiet), used=used)
         except TransferError as exc:
             if exc.result.transferred:
                 echo(args, _count(exc.result.transferred, verb))

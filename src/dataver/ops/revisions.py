@@ -1,0 +1,90 @@
+"""What a set of git revisions needs: the outputs declared at each revision and the objects they
+use, for push/fetch/gc/status -c with ``--rev``, ``-a``, ``-T`` and ``-A``.
+
+Each distinct commit is read once (a branch and a tag on the same commit cost one read), from git
+objects, without checking anything out.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from dataver.revtree import WORKSPACE, RevTree
+
+
+@dataclass
+class RevisionSelection:
+    """Which revisions to consider; the workspace is included unless ``workspace`` is False."""
+
+    revs: tuple[str, ...] = ()
+    all_branches: bool = False
+    all_tags: bool = False
+    all_commits: bool = False
+    workspace: bool = True
+
+    @property
+    def history(self) -> bool:
+        """Whether anything beyond the workspace is selected."""
+        return bool(self.revs or self.all_branches or self.all_tags or self.all_commits)
+
+
+def commits(repo, sel: RevisionSelection) -> dict[str, str]:
+    """sha -> a name for it (the first revision naming it), for every selected commit."""
+    scm = repo.scm
+    names: list[str] = list(sel.revs)
+    if sel.all_branches:
+        names += scm.branches()
+    if sel.all_tags:
+        names += scm.tags()
+    result: dict[str, str] = {}
+    for name in names:
+        result.setdefault(scm.resolve_rev(name), name)
+    if sel.all_commits:
+        for sha in scm.all_commits():
+            result.setdefault(sha, sha[:7])
+    return result
+
+
+def tracked_at_revisions(repo, sel: RevisionSelection, targets: list[str] | None = None):
+    """``[(revision name, Tracked)]`` over the selection (``"workspace"`` for the current
+    `.dvc` files); ``targets`` (paths relative to the working directory) filter by output path."""
+    result = []
+    if sel.workspace:
+        result += [(WORKSPACE, item) for item in repo.resolve_targets(targets)]
+    keys = [_key(repo, os.path.abspath(t)) for t in targets] if targets else None
+    for sha, name in commits(repo, sel).items():
+        for item in RevTree(repo, name, sha).tracked():
+            if keys is None or _matches(_key(repo, item.abspath), _key(repo, item.dvcfile.path), keys):
+                result.append((name, item))
+    return result
+
+
+def used_objects(repo, revs=None, all_branches: bool = False, all_tags: bool = False,
+                 all_commits: bool = False, workspace: bool = True, targets=None,
+                 for_push: bool = False):
+    """The objects (:class:`dataver.transfer.Used`, deduplicated) that the selected revisions'
+    outputs need; pass them as ``used=`` to push, fetch, gc or cloud_status."""
+    from dataver.transfer import Used, used_in_workspace
+
+    sel = RevisionSelection(tuple(revs or ()), all_branches, all_tags, all_commits, workspace)
+    used = used_in_workspace(repo, targets, for_push) if workspace else []
+    seen = {(u.oid, u.hash_name, u.subpath) for u in used}
+    for _name, item in tracked_at_revisions(repo, RevisionSelection(sel.revs, all_branches, all_tags,
+                                                                     all_commits, False), targets):
+        out = item.out
+        if out.md5 is None or not out.cache or (for_push and not out.push):
+            continue
+        if (out.md5, out.hash_name, None) in seen:
+            continue
+        seen.add((out.md5, out.hash_name, None))
+        used.append(Used(_key(repo, item.abspath), out.md5, out.hash_name))
+    return used
+
+
+def _key(repo, abspath: str) -> str:
+    return os.path.relpath(abspath, repo.root).replace(os.sep, "/")
+
+
+def _matches(out_key: str, dvc_key: str, keys: list[str]) -> bool:
+    return any(k in (out_key, dvc_key) or k.startswith(out_key + "/") or out_key.startswith(k + "/")
+               for k in keys)
