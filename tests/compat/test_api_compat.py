@@ -8,7 +8,8 @@ import subprocess
 import pytest
 
 from dataver import api
-from tests.conftest import dvc_bin, git, run_dvc
+from tests.conftest import dvc_bin, git
+from tests.history_helpers import tag_versions
 
 
 DVC_CALLS = """
@@ -34,12 +35,6 @@ def ours(func: str, kwargs: dict):
     return result.decode("latin-1") if isinstance(result, bytes) else result
 
 
-def write(path, data: bytes):
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "wb") as fobj:
-        fobj.write(data)
-
-
 @pytest.fixture
 def tagged(git_dir, tmp_path):
     """Tags v1..v3 changing a file and files in a directory, pushed to a local default remote
@@ -47,18 +42,10 @@ def tagged(git_dir, tmp_path):
     from dataver.repo import Repo
 
     Repo.init(str(git_dir))
-    run_dvc("remote", "add", "-d", "store", str(tmp_path / "store"))
-    for version in (1, 2, 3):
-        write("data/images/cat.jpg", b"\xff\xd8 cat %d" % version)
-        write("data/ann.json", b'{"v": %d}' % version)
-        write("data/images/dog.jpg", b"\xff\xd8 dog")
-        write("model.pt", b"\x00\x01 weights %d" % version)
-        with Repo() as repo:
-            repo.add(["data", "model.pt"])
-            repo.push()
-        git(git_dir, "add", "-A")
-        git(git_dir, "commit", "-qm", f"v{version}")
-        git(git_dir, "tag", f"v{version}")
+    tag_versions(git_dir, tmp_path / "store", {
+        f"v{n}": {"data/images/cat.jpg": b"\xff\xd8 cat %d" % n, "data/ann.json": b'{"v": %d}' % n,
+                  "data/images/dog.jpg": b"\xff\xd8 dog", "model.pt": b"\x00\x01 weights %d" % n}
+        for n in (1, 2, 3)}, ["data", "model.pt"])
     return git_dir
 
 

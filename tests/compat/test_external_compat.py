@@ -2,17 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from tests.conftest import git, run_cli, run_dvc
-
-
-def write(path, data: bytes):
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "wb") as fobj:
-        fobj.write(data)
+from tests.history_helpers import tag_versions
 
 
 @pytest.fixture
@@ -25,18 +19,10 @@ def source(tmp_path, monkeypatch):
     monkeypatch.chdir(src)
     git(src, "init", "-q")
     Repo.init(str(src))
-    run_cli("remote", "add", "-d", "store", str(tmp_path / "store"))
-    for version in (1, 2):
-        write("data/images/cat.jpg", b"cat %d" % version)
-        write("data/labels/a.json", b"{}")
-        write("model.pt", b"weights %d" % version)
-        write("README.md", b"readme %d\n" % version)
-        with Repo() as repo:
-            repo.add(["data", "model.pt"])
-            repo.push()
-        git(src, "add", "-A")
-        git(src, "commit", "-qm", f"v{version}")
-        git(src, "tag", f"v{version}")
+    tag_versions(src, tmp_path / "store", {
+        f"v{n}": {"data/images/cat.jpg": b"cat %d" % n, "data/labels/a.json": b"{}",
+                  "model.pt": b"weights %d" % n, "README.md": b"readme %d\n" % n}
+        for n in (1, 2)}, ["data", "model.pt"])
     bare = tmp_path / "src.git"
     git(tmp_path, "clone", "-q", "--bare", str(src), str(bare))
     work = tmp_path / "work"

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.conftest import ROOT, git
+from tests.conftest import ROOT
+from tests.history_helpers import tag_versions
 
 DOC = os.path.join(ROOT, "docs", "api.md")
 
@@ -19,22 +20,10 @@ def examples() -> list[str]:
 
 @pytest.fixture
 def doc_repo(repo_dir, tmp_path):
-    from dataver.cli.main import main
-    from dataver.repo import Repo
-
-    assert main(["remote", "add", "-d", "store", str(tmp_path / "store")]) == 0
-    for version in (1, 2):
-        (repo_dir / "data" / "images").mkdir(parents=True, exist_ok=True)
-        (repo_dir / "data" / "labels").mkdir(exist_ok=True)
-        (repo_dir / "data" / "images" / "cat.jpg").write_bytes(b"\xff\xd8cat %d" % version)
-        (repo_dir / "data" / "labels" / "a.json").write_text('{"label": "cat"}')
-        (repo_dir / "model.pt").write_bytes(b"weights %d" % version)
-        with Repo() as repo:
-            repo.add(["data", "model.pt"])
-            repo.push()
-        git(repo_dir, "add", "-A")
-        git(repo_dir, "commit", "-qm", f"v{version}")
-        git(repo_dir, "tag", f"v{version}")
+    tag_versions(repo_dir, tmp_path / "store", {
+        f"v{n}": {"data/images/cat.jpg": b"\xff\xd8cat %d" % n, "data/labels/a.json": b'{"label": "cat"}',
+                  "model.pt": b"weights %d" % n}
+        for n in (1, 2)}, ["data", "model.pt"])
     return repo_dir
 
 
