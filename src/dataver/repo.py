@@ -303,3 +303,9 @@ class Repo:
 
         with open_repo(url, rev) as (repo, use_rev):
             return repo.ls(path, use_rev, **kwargs)
+
+    def install(self):
+        """Install the git hooks; see :func:`dataver.ops.install.install`."""
+        from dataver.ops.install import install
+
+        return install(self)

@@ -48,6 +48,6 @@ def test_every_public_function_is_documented():
     for name in ("open", "read", "get_url"):
         assert f"### `{name}(" in text
     for method in ("add", "commit", "status", "checkout", "push", "fetch", "pull", "cloud_status",
-                   "gc", "diff", "at_rev", "ls", "list_url", "get", "imp", "update"):
+                   "gc", "diff", "at_rev", "ls", "list_url", "get", "imp", "update", "install"):
         assert hasattr(dataver.api.Repo, method), method
         assert f"`{method}" in text, method

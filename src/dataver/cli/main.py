@@ -15,7 +15,7 @@ from dataver import __version__
 COMMAND_MODULES = [
     "init", "add", "status", "checkout", "demo",
     "remote", "sync", "gc",
-    "diff", "history",
+    "diff", "history", "install",
 ]
 
 
