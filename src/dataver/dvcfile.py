@@ -155,20 +155,12 @@ def new_out_map(path: str, md5: str, size: int, nfiles: int | None, isexec: bool
 def update_out_map(entry, md5: str, size: int, nfiles: int | None, isexec: bool) -> None:
     """Record new content in an existing ``outs`` entry, keeping its other keys and order.
 
-    A 2.x entry (no ``hash`` key) becomes 3.x: DVC regenerates the hash keys in its own order.
+    As DVC merges its fresh entry into the loaded one: values change in place, new keys go at
+    the end (so a 2.x entry gets ``hash: md5`` after ``path``), keys it no longer writes go.
     """
-    if entry.get("hash") != MD5:
-        keep = {k: v for k, v in entry.items() if k not in ("md5", "size", "nfiles", "isexec", "hash", "path")}
-        path = entry["path"]
-        entry.clear()
-        entry.update(new_out_map(path, md5, size, nfiles, isexec))
-        entry.update(keep)
-        return
-    # As DVC merges its fresh entry into the loaded one: values change in place, new keys go
-    # at the end, keys it no longer writes are dropped.
     entry["md5"] = md5
     entry["size"] = size
-    for key, value in (("nfiles", nfiles), ("isexec", True if isexec else None)):
+    for key, value in (("nfiles", nfiles), ("isexec", True if isexec else None), ("hash", MD5)):
         if value is not None:
             entry[key] = value
         elif key in entry:

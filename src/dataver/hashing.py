@@ -51,12 +51,17 @@ def md5_file(path: str | os.PathLike, name: str = MD5) -> str:
 
 
 def _update_dos2unix(digest, fobj) -> None:
-    # DVC 2.x decides text-or-binary per 1 MiB chunk, from that chunk's first 512 bytes.
+    # DVC 2.x decided text-or-binary once, from the file's first 512 bytes, then replaced CRLF in
+    # each 1 MiB read (a CRLF split across two reads stays). DVC 3 re-decides per chunk, so it
+    # disagrees with 2.x on a few large files; 2.x wrote these hashes, so its rule is the one here.
+    text = None
     while True:
         chunk = fobj.read(CHUNK)
         if not chunk:
             return
-        digest.update(chunk.replace(b"\r\n", b"\n") if is_text_block(chunk[:512]) else chunk)
+        if text is None:
+            text = is_text_block(chunk[:512])
+        digest.update(chunk.replace(b"\r\n", b"\n") if text else chunk)
 
 
 def default_jobs() -> int:

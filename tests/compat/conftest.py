@@ -55,9 +55,11 @@ def snapshot(root) -> dict[str, tuple]:
     return result
 
 
-def assert_same(left, right) -> None:
-    """Snapshots of two repos are identical; on failure, show the differing paths readably."""
+def assert_same(left, right, extra_in_right=lambda rel: False) -> None:
+    """Snapshots of two repos are identical; on failure, show the differing paths readably.
+    Paths for which ``extra_in_right`` is true may exist in ``right`` only."""
     a, b = snapshot(left), snapshot(right)
+    b = {k: v for k, v in b.items() if k in a or not extra_in_right(k)}
     only_a = sorted(set(a) - set(b))
     only_b = sorted(set(b) - set(a))
     differ = sorted(k for k in set(a) & set(b) if a[k] != b[k])

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from dataver import dvcfile, scm
 from dataver.errors import OverlapError, TargetError, UserError
-from dataver.hashing import MD5, parallel_map
+from dataver.hashing import LEGACY, MD5, parallel_map
 from dataver.manifest import Manifest
+from dataver.ops.status import current_oid
 from dataver.ops.targets import is_inside, owner_of
 from dataver.state import Stat
 from dataver.workspace import FileEntry, is_exec, scan_dir, stat_file
@@ -139,6 +140,21 @@ def _check_no_symlinked_dir(root: str, path: str, rel: str) -> None:
 
 
 def _add_one(repo, path: str, no_commit: bool, existing=None) -> AddResult:
+    dvc_path = existing.dvcfile.path if existing else dvcfile.dvcfile_for(path)
+    legacy = _unchanged_legacy_out(repo, path, dvc_path, existing)
+    if legacy is not None:  # DVC 3 leaves an unchanged 2.x output as it is
+        oid, size, nfiles, changed = legacy.md5, legacy.size or 0, legacy.nfiles, False
+    else:
+        oid, size, nfiles, changed = _record(repo, path, dvc_path, no_commit)
+    gitignore = None
+    # Like DVC: no entry when git already ignores the output (a pattern, or a re-add).
+    if existing is None and not isinstance(repo.scm, scm.NoScm) and not repo.scm.is_ignored(path):
+        gitignore = scm.ignore(path)
+    return AddResult(path, dvc_path, oid, size, nfiles, changed or gitignore is not None)
+
+
+def _record(repo, path: str, dvc_path: str, no_commit: bool):
+    """Hash and cache ``path``, then write its `.dvc` entry; (oid, size, nfiles, changed)."""
     if os.path.isdir(path):
         oid, size, nfiles = _add_dir(repo, path, no_commit)
         isexec = False
@@ -148,13 +164,23 @@ def _add_one(repo, path: str, no_commit: bool, existing=None) -> AddResult:
     if not no_commit and repo.linker.protected:
         # hardlink/symlink: the workspace should share the (read-only) cache copy.
         repo.materialize(path, oid, MD5, isexec, force=True, relink=True)
-    dvc_path = existing.dvcfile.path if existing else dvcfile.dvcfile_for(path)
-    changed = _write_dvcfile(dvc_path, path, oid, size, nfiles, isexec)
-    gitignore = None
-    # Like DVC: no entry when git already ignores the output (a pattern, or a re-add).
-    if existing is None and not isinstance(repo.scm, scm.NoScm) and not repo.scm.is_ignored(path):
-        gitignore = scm.ignore(path)
-    return AddResult(path, dvc_path, oid, size, nfiles, changed or gitignore is not None)
+    return oid, size, nfiles, _write_dvcfile(dvc_path, path, oid, size, nfiles, isexec)
+
+
+def _unchanged_legacy_out(repo, path: str, dvc_path: str, existing):
+    """The DVC 2.x (md5-dos2unix) output recorded for ``path`` if its content is unchanged."""
+    if existing is not None:
+        out = existing.out
+    elif os.path.exists(dvc_path):
+        rel = os.path.normpath(dvcfile.rel_out_path(dvc_path, path))
+        out = next((o for o in dvcfile.load(dvc_path).outs if os.path.normpath(o.path) == rel), None)
+    else:
+        return None
+    if out is None or out.hash_name != LEGACY or out.md5 is None:
+        return None
+    if not repo.odb.exists(out.md5, LEGACY):
+        return None
+    return out if current_oid(repo, path, LEGACY, out.is_dir) == out.md5 else None
 
 
 def _add_file(repo, path: str, no_commit: bool) -> tuple[str, int]:
