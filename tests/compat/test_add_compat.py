@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from tests.compat.conftest import assert_same, dataver, dvc, index, make_tree, snapshot
+from tests.compat.conftest import assert_same, dataver, dvc, index, make_tree, snapshot, status_json
 from tests.conftest import git
 
 pytestmark = pytest.mark.compat
@@ -79,6 +79,7 @@ def test_add_matches_dvc(pair, case):
     dvc("add", *targets, cwd=b)
     assert_same(a, b)
     assert index(a) == index(b)
+    assert status_json(dvc, a) == {} == status_json(dataver, b)  # each reads the other's repo
 
 
 def test_add_empty_directory_is_empty_manifest(pair):
@@ -153,6 +154,35 @@ def test_readd_keeps_user_edits_like_dvc(pair, case):
     assert_same(a, b)
     text = (a / f"{target}.dvc").read_text()
     assert before in text and after.splitlines()[0] in text
+
+
+def test_readd_of_restyled_dvcfile_like_dvc(pair):
+    """Indented lists, quoted scalars, flow mappings: both tools re-dump them the same way."""
+    a, b = pair
+    for root in pair:
+        make_tree(root, {"g": "v1"})
+        dvc("add", "g", cwd=root)
+        dvcfile = root / "g.dvc"
+        lines = dvcfile.read_text().splitlines()  # "outs:", "- md5: ...", "  size: ...", ...
+        text = "\n".join(["outs:", "  " + lines[1]] + ["    " + line.strip() for line in lines[2:]]) + "\n"
+        text = text.replace("path: g", "path: 'g'  # quoted\n    desc: \"d\"\n    meta: {a: 1, b: [1, 2]}")
+        dvcfile.write_text(text)
+        make_tree(root, {"g": "v2"})
+    dataver("add", "g", cwd=a)
+    dvc("add", "g", cwd=b)
+    assert_same(a, b)
+    assert "meta: {a: 1, b: [1, 2]}" in (a / "g.dvc").read_text()
+
+
+def test_autostage_matches_dvc(pair):
+    a, b = pair
+    for root, tool in ((a, dataver), (b, dvc)):
+        (root / ".dvc/config").write_text("[core]\n    autostage = true\n")
+        make_tree(root, {"data/x": "x", "sub/f": "f"})
+        tool("add", "data", "sub/f", cwd=root)
+    assert_same(a, b)
+    assert index(a) == index(b)
+    assert any(line.endswith("sub/.gitignore") for line in index(a))
 
 
 def test_init_matches_dvc(tmp_path):

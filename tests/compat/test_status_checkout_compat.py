@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.compat.conftest import dataver, dvc, make_tree, status_json
+from tests.compat.conftest import assert_same, dataver, dvc, make_tree, status_json
 from tests.conftest import git, tree
 
 pytestmark = pytest.mark.compat
@@ -152,3 +152,22 @@ def test_checkout_after_git_checkout_of_earlier_version(made):
     git(root, "checkout", "-q", "main")
     TOOLS[reader]("checkout", cwd=root)
     assert data_tree(root) == changed
+
+
+def test_no_commit_and_uncached_outputs_alike(pair):
+    a, b = pair
+    for root, tool in ((a, dataver), (b, dvc)):
+        make_tree(root, {"data/x": "x", "g": "g", "h": "h"})
+        tool("add", "--no-commit", "data", "g", cwd=root)
+        tool("add", "h", cwd=root)
+    assert_same(a, b)
+    for root in pair:
+        dvcfile = root / "h.dvc"
+        dvcfile.write_text(dvcfile.read_text().replace("  hash: md5\n", "  hash: md5\n  cache: false\n"))
+        assert status_json(dataver, root) == status_json(dvc, root)
+        (root / "h").chmod(0o644)
+        (root / "h").write_text("changed")
+        got = status_json(dataver, root)
+        assert got == status_json(dvc, root) and got["h.dvc"] == [{"changed outs": {"h": "modified"}}]
+        (root / "h").unlink()
+        assert status_json(dataver, root) == status_json(dvc, root)

@@ -32,11 +32,10 @@ def _entry(entries: list[dict]) -> dict:
 def out_state(repo, item) -> str | None:
     """``modified``/``deleted``/``not in cache``/``new`` (never committed), or None if unchanged."""
     out = item.out
-    if not out.cache:
-        return None
     if out.md5 is None:
         return NEW if os.path.lexists(item.abspath) else DELETED
-    if not _in_cache(repo, out.md5, out.hash_name):
+    # An uncached output (`cache: false`) is still compared with its recorded hash, as DVC does.
+    if out.cache and not _in_cache(repo, out.md5, out.hash_name):
         return NOT_IN_CACHE
     if not os.path.lexists(item.abspath):
         return DELETED
