@@ -55,9 +55,9 @@ CASES = {
     ),
     "gitignore_escaping": (
         {" leading space": "1", "trailing space ": "2", "#hash": "3", "star*name": "4", "!bang": "5",
-         "q?mark": "6", "[brackets]": "7", "back\\slash": "8", "plain name": "9"},
+         "q?mark": "6", "[brackets]": "7", "plain name": "9"},
         [" leading space", "trailing space ", "#hash", "star*name", "!bang", "q?mark", "[brackets]",
-         "back\\slash", "plain name"], (),
+         "plain name"], (),
     ),
     "file_in_subdir": (
         {"sub/deeper/file.txt": "in sub", "sub/other.txt": "o", "sub/.gitignore": "*.log\n"},
@@ -110,6 +110,17 @@ def test_dvcignore_inside_added_directory_is_refused_like_dvc(pair):
     assert (got.returncode, want.returncode) == (1, 255)
     assert ".dvcignore file should not be" in got.stderr and "Traceback" not in got.stderr
     assert_same(a, b)
+
+
+@pytest.mark.parametrize("spec, target", [({"back\\slash": "x"}, "back\\slash"),
+                                          ({"data/ok": "o", "data/sub/a\\b": "x"}, "data")])
+def test_backslash_names_refused_before_writing(pair, spec, target):
+    a = pair[0]
+    make_tree(a, spec)
+    before = snapshot(a)
+    proc = dataver("add", target, cwd=a, ok=False)
+    assert proc.returncode == 1 and "backslash" in proc.stderr and "Traceback" not in proc.stderr
+    assert snapshot(a) == before
 
 
 def test_add_from_subdirectory_cwd(pair):

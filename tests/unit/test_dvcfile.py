@@ -65,7 +65,7 @@ def test_legacy_entry_is_read_and_upgraded(tmp_path):
     assert out.hash_name == LEGACY
     dvcfile.update_out_map(out.data, B, 2, None, False)
     assert dvcfile.dumps({"outs": [out.data]}) == (
-        f"outs:\n- md5: {B}\n  size: 2\n  hash: md5\n  path: old\n  desc: legacy\n")
+        f"outs:\n- md5: {B}\n  size: 2\n  path: old\n  desc: legacy\n  hash: md5\n")  # as DVC 3
 
 
 def test_paths():

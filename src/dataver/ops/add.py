@@ -102,6 +102,7 @@ def _check_target(repo, path: str, tracked) -> None:
         raise TargetError("does not exist", path=rel, hint="check the path")
     stat_file(path)  # raises a clear error on a symlink loop
     _check_no_symlinked_dir(repo.root, path, rel)
+    _refuse_backslash(os.path.basename(path), rel)
     if dvcfile.is_dvcfile(path):
         raise TargetError("is a .dvc file and cannot be tracked", path=rel)
     owner = owner_of(tracked, path)
@@ -137,6 +138,14 @@ def _check_no_symlinked_dir(root: str, path: str, rel: str) -> None:
     raise TargetError(
         f"cannot track '{rel}': '{os.path.relpath(link)}' is a symlink to a directory",
         hint="add the directory it points to, or replace the link with a real directory")
+
+
+def _refuse_backslash(name: str, where: str) -> None:
+    # DVC on Linux takes such names, but dataver refuses "\\" in .dvc and manifest paths (a
+    # separator on Windows), so it must not write one it would refuse to read back.
+    if "\\" in name:
+        raise TargetError("has a backslash in its name, which dataver cannot track", path=where,
+                          hint="rename it")
 
 
 def _add_one(repo, path: str, no_commit: bool, existing=None) -> AddResult:
@@ -201,6 +210,8 @@ def _add_file(repo, path: str, no_commit: bool) -> tuple[str, int]:
 def _add_dir(repo, path: str, no_commit: bool) -> tuple[str, int, int]:
     dir_key = repo.hasher._key(path)
     files = list(scan_dir(path, dir_key, repo.ignore))
+    for entry in files:
+        _refuse_backslash(entry.relpath, entry.abspath)
     if no_commit:
         oids = repo.hasher.hash_entries(dir_key, files)
     else:
