@@ -9,14 +9,15 @@ Callers describe what they need as :class:`Used` entries (``used_in_workspace`` 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from dataver.errors import CorruptObjectError, RemoteError, TargetError
 from dataver.hashing import MD5, default_jobs, md5_bytes, md5_file
-from dataver.manifest import Manifest, is_dir_oid
+from dataver.manifest import Manifest, is_dir_oid, valid_oid
 from dataver.progress import Progress
 from dataver.remote.base import object_key
 
@@ -35,17 +36,18 @@ class Used:
     subpath: str | None = None
 
 
-@dataclass(frozen=True)
-class Obj:
-    """One object to move; ``name`` is the workspace path it belongs to (for messages)."""
+class Obj(NamedTuple):
+    """One object to move; ``name`` is the workspace path it belongs to (for messages), ``key``
+    where it lives on a remote. A tuple: plans hold one per file, tens of thousands."""
 
     oid: str
     hash_name: str
     name: str
+    key: str
 
-    @property
-    def key(self) -> str:
-        return object_key(self.oid, self.hash_name)
+    @classmethod
+    def make(cls, oid: str, hash_name: str, name: str) -> "Obj":
+        return cls(oid, hash_name, name, object_key(oid, hash_name))
 
 
 @dataclass
@@ -57,6 +59,11 @@ class Plan:
     children: dict[str, set[str]] = field(default_factory=dict)  # dir key -> its file keys
     top: set[str] = field(default_factory=set)  # the outputs' own objects (.dir or single file)
     unreadable: list[Obj] = field(default_factory=list)  # .dir whose manifest is unavailable
+    full: set[str] = field(default_factory=set)  # dirs expanded entirely (not just a subpath)
+
+    def complete_dirs(self, present: set[str]) -> set[str]:
+        """Fully expanded dirs that ``present`` holds together with every file they list."""
+        return {k for k in self.full if k in present and self.children.get(k, set()) <= present}
 
 
 @dataclass
@@ -113,56 +120,109 @@ def resolve_partial(repo, targets: list[str] | None):
     return result
 
 
-def make_plan(used: Iterable[Used], load: Callable[[Obj], Manifest | None]) -> Plan:
-    """Expand ``used`` into objects; ``load(dir_obj)`` returns its manifest or None."""
+def make_plan(used: Iterable[Used], load: Callable[[Obj], Manifest | None],
+              skip: set[str] = frozenset()) -> Plan:
+    """Expand ``used`` into objects; ``load(dir_obj)`` returns its manifest or None. Dirs whose
+    key is in ``skip`` are listed but not expanded."""
     plan = Plan()
     for entry in used:
-        obj = Obj(entry.oid, entry.hash_name, entry.path)
+        obj = Obj.make(entry.oid, entry.hash_name, entry.path)
         plan.top.add(obj.key)
         if not is_dir_oid(entry.oid):
             plan.files.setdefault(obj.key, obj)
             continue
         plan.dirs.setdefault(obj.key, obj)
+        if obj.key in skip:
+            continue
         manifest = load(obj)
         if manifest is None:
             plan.unreadable.append(obj)
             continue
         kids = plan.children.setdefault(obj.key, set())
+        if not entry.subpath:
+            plan.full.add(obj.key)
+        prefix, hash_name = f"{entry.path}/", entry.hash_name
+        base = object_key("00", hash_name)[:-3]  # the layout's key prefix
         for rel, oid in manifest.entries.items():
             if entry.subpath and not (rel == entry.subpath or rel.startswith(entry.subpath + "/")):
                 continue
-            child = Obj(oid, entry.hash_name, f"{entry.path}/{rel}")
-            plan.files.setdefault(child.key, child)
-            kids.add(child.key)
+            key = f"{base}{oid[:2]}/{oid[2:]}"
+            if key not in plan.files:
+                plan.files[key] = Obj(oid, hash_name, prefix + rel, key)
+            kids.add(key)
     return plan
 
 
 def local_manifest(repo) -> Callable[[Obj], Manifest | None]:
-    """A manifest loader reading the local cache only."""
+    """A manifest loader reading the local cache only. Names in it serve only for messages and
+    oids are validated, so the full path validation of checkout is not needed here."""
     def load(obj: Obj) -> Manifest | None:
         try:
-            return repo.odb.read_manifest(obj.oid, obj.hash_name)
+            with open(repo.odb.path(obj.oid, obj.hash_name), "rb") as fobj:
+                data = fobj.read()
         except FileNotFoundError:
             return None
+        return _plan_manifest(data, obj, repo.odb.path(obj.oid, obj.hash_name))
     return load
 
 
-# --- what the remote has ----------------------------------------------------------------------
-def remote_has(remote, keys: set[str], top: set[str]) -> set[str]:
-    """Which of ``keys`` the remote holds, using its index for everything but ``top``.
+def _plan_manifest(data: bytes, obj: Obj, where: str) -> Manifest:
+    """Entries of manifest bytes whose md5 matched ``obj``: oids validated (they become paths)."""
+    import json
 
-    ``top`` (the outputs' own objects) are always asked live. If the index claims one that the
-    remote lacks, the index is stale (someone ran gc on the remote) and is dropped. This is safe
-    against gc by DVC or dataver: gc keeps a `.dir` only together with every file it lists.
-    """
-    top = top & keys
+    try:
+        items = json.loads(data)
+        entries = {str(item["relpath"]): item["md5"] for item in items}
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CorruptObjectError(f"not a directory manifest ({exc})", path=where) from None
+    oids = list(entries.values())
+    if not all(isinstance(oid, str) for oid in oids) or not _OIDS.fullmatch("\n".join(oids)):
+        bad = next(oid for oid in oids if not valid_oid(oid) or is_dir_oid(oid))
+        raise CorruptObjectError(f"bad object id {bad!r} in directory manifest", path=where)
+    return Manifest(entries)
+
+
+_OIDS = re.compile(r"(?:[0-9a-f]{32}(?:\n[0-9a-f]{32})*)?")
+
+
+def cached(repo, objs: Iterable[Obj]) -> set[str]:
+    """Keys of ``objs`` present in the local cache (same layout as the remote, so a key is also
+    a cache path): one directory listing per oid prefix instead of one stat per object."""
+    by_dir: dict[str, list[Obj]] = {}
+    for obj in objs:
+        by_dir.setdefault(obj.key.rpartition("/")[0], []).append(obj)
+    found = set()
+    for rel_dir, group in by_dir.items():
+        try:
+            names = set(os.listdir(os.path.join(repo.odb.root, *rel_dir.split("/"))))
+        except FileNotFoundError:
+            continue
+        found.update(obj.key for obj in group if obj.key.rpartition("/")[2] in names)
+    return found
+
+
+# --- what the remote has ----------------------------------------------------------------------
+def top_live(remote, top: set[str]) -> set[str]:
+    """Which of the outputs' own objects (``top``: `.dir` manifests, single files) the remote
+    holds, asked live. If the index claims one that the remote lacks, the index is stale (someone
+    ran gc on the remote) and is dropped. This is safe against gc by DVC or dataver: gc keeps a
+    `.dir` only together with every file it lists."""
     live = remote.backend.exists_many(sorted(top), remote.jobs) if top else set()
-    indexed = remote.index.contains(keys)
-    if (indexed & top) - live:
+    if remote.index.contains(top) - live:
         remote.index.clear()
-        indexed = set()
-    present = live | (indexed - top)
-    unknown = keys - present - top
+    remote.index.add(live)
+    return live
+
+
+def remote_has(remote, plan: Plan, live: set[str]) -> set[str]:
+    """Which objects of ``plan`` the remote holds, given ``live`` = :func:`top_live` of its top
+    objects: files of complete dirs, then the index, then listing or per-object checks."""
+    present = set(live)
+    for key in remote.index.complete(live & set(plan.dirs)):
+        present |= plan.children.get(key, set())
+    rest = set(plan.files) - present - plan.top
+    present |= remote.index.contains(rest)
+    unknown = rest - present
     if len(unknown) > LIST_THRESHOLD:
         listed = list_remote(remote)
         present |= unknown & listed
@@ -170,7 +230,6 @@ def remote_has(remote, keys: set[str], top: set[str]) -> set[str]:
         found = remote.backend.exists_many(sorted(unknown), remote.jobs)
         remote.index.add(found)
         present |= found
-    remote.index.add(live)
     return present
 
 
@@ -188,9 +247,10 @@ def push(repo, remote, used: list[Used], progress: Progress | None = None) -> Re
     """Send what ``used`` needs and the remote lacks; files first, then `.dir` manifests."""
     progress = progress or Progress()
     result = Result()
-    plan = make_plan(used, local_manifest(repo))
-    all_keys = set(plan.files) | set(plan.dirs)
-    present = _guard(remote, "checking", lambda: remote_has(remote, all_keys, plan.top))
+    tops = {object_key(u.oid, u.hash_name) for u in used}
+    live = _guard(remote, "checking", lambda: top_live(remote, tops))
+    plan = make_plan(used, local_manifest(repo), skip=remote.index.complete(live))
+    present = _guard(remote, "checking", lambda: remote_has(remote, plan, live))
     for obj in plan.unreadable:
         if obj.key not in present:
             result.fail(obj, "its directory manifest is missing from the cache")
@@ -205,7 +265,8 @@ def push(repo, remote, used: list[Used], progress: Progress | None = None) -> Re
             dirs.append(obj)
         else:
             result.fail(obj, "not sent because some of its files failed")
-    _upload(repo, remote, dirs, result, progress, phase=False)
+    ok |= _upload(repo, remote, dirs, result, progress, phase=False)
+    remote.index.mark_complete(plan.complete_dirs(ok))
     return _finish(result, remote, "push")
 
 
@@ -246,7 +307,8 @@ def fetch(repo, remote, used: list[Used], progress: Progress | None = None) -> R
     fetched_dirs: dict[str, str] = {}  # dir key -> verified temp file
     try:
         plan = make_plan(used, _remote_manifest(repo, remote, result, fetched_dirs))
-        want = [o for o in plan.files.values() if not repo.odb.exists(o.oid, o.hash_name)]
+        have = cached(repo, plan.files.values())
+        want = [o for o in plan.files.values() if o.key not in have]
         got = _download(repo, remote, sorted(want, key=lambda o: o.key), result, progress)
         for key, tmp in fetched_dirs.items():
             repo.odb.adopt(tmp, plan.dirs[key].oid, plan.dirs[key].hash_name)
@@ -278,7 +340,7 @@ def _remote_manifest(repo, remote, result: Result, fetched: dict[str, str]):
         try:
             if md5_bytes(data) + ".dir" != obj.oid:
                 raise CorruptObjectError("content does not match its name")
-            manifest = Manifest.from_bytes(data, f"{remote.name}:{obj.key}")
+            manifest = _plan_manifest(data, obj, f"{remote.name}:{obj.key}")
         except CorruptObjectError as exc:
             _unlink(tmp)
             result.fail(obj, f"corrupt on remote '{remote.name}' ({exc.message})")
@@ -354,10 +416,13 @@ def cloud_status(repo, remote, used: list[Used]) -> dict[str, str]:
     for key, tmp in fetched.items():  # keep fetched manifests, as DVC does
         repo.odb.adopt(tmp, plan.dirs[key].oid, plan.dirs[key].hash_name)
     objs = {**plan.files, **plan.dirs}
-    present = _guard(remote, "checking", lambda: remote_has(remote, set(objs), plan.top))
+    live = _guard(remote, "checking", lambda: top_live(remote, plan.top))
+    present = _guard(remote, "checking", lambda: remote_has(remote, plan, live))
+    remote.index.mark_complete(plan.complete_dirs(present))
     status = {}
+    have = cached(repo, objs.values())
     for key, obj in objs.items():
-        local = repo.odb.exists(obj.oid, obj.hash_name)
+        local = key in have
         if local and key in present:
             continue
         status[obj.name] = NEW if local else DELETED if key in present else MISSING

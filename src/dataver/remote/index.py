@@ -5,7 +5,11 @@ One sqlite file per remote URL in ``.dvc/tmp/dataver/remote-index/``. Entries ar
 successful upload, a successful download, or an existence check; a full listing replaces the
 whole set. Staleness is guarded by the callers: the top-level objects of what is being synced
 (`.dir` manifests and single files) are always checked against the remote, and a disagreement
-clears the index (see ``dataver.transfer.RemoteView``). Deleting an object (gc -c) removes it here.
+clears the index (see ``dataver.transfer.remote_has``). Deleting an object (gc -c) removes it here.
+
+A `.dir` key is also recorded as *complete* once the remote was seen to hold it and every file it
+lists; a later push of that directory needs neither its manifest nor per-file lookups. Any
+removal or relisting forgets every completeness mark.
 """
 from __future__ import annotations
 
@@ -14,7 +18,10 @@ import os
 import sqlite3
 from typing import Iterable
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY) WITHOUT ROWID;"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS complete (key TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
 
 
 class RemoteIndex:
@@ -44,7 +51,7 @@ class RemoteIndex:
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(_SCHEMA)
+        conn.executescript(_SCHEMA)
         return conn
 
     def contains(self, keys: Iterable[str]) -> set[str]:
@@ -65,18 +72,34 @@ class RemoteIndex:
             db.executemany("INSERT OR IGNORE INTO objects VALUES (?)", ((k,) for k in keys))
 
     def discard(self, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        if not keys:
+            return
         with self._db() as db:
             db.executemany("DELETE FROM objects WHERE key = ?", ((k,) for k in keys))
+            db.execute("DELETE FROM complete")
+
+    def complete(self, dir_keys: Iterable[str]) -> set[str]:
+        """The subset of ``dir_keys`` recorded as complete (manifest and all its files)."""
+        db = self._db()
+        return {k for k in dir_keys
+                if db.execute("SELECT 1 FROM complete WHERE key = ?", (k,)).fetchone()}
+
+    def mark_complete(self, dir_keys: Iterable[str]) -> None:
+        with self._db() as db:
+            db.executemany("INSERT OR IGNORE INTO complete VALUES (?)", ((k,) for k in dir_keys))
 
     def replace(self, keys: Iterable[str], prefix: str = "") -> None:
         """Make the index's keys under ``prefix`` exactly ``keys`` (after a full listing)."""
         with self._db() as db:
             db.execute("DELETE FROM objects WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+            db.execute("DELETE FROM complete")
             db.executemany("INSERT OR IGNORE INTO objects VALUES (?)", ((k,) for k in keys))
 
     def clear(self) -> None:
         with self._db() as db:
             db.execute("DELETE FROM objects")
+            db.execute("DELETE FROM complete")
 
     def close(self) -> None:
         if self._conn is not None:

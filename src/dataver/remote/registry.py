@@ -99,10 +99,14 @@ class Scheme:
     atomic_rename: bool = False  # upload to a temp name, then rename
     make_dirs: bool = False  # create parent directories before uploads
     default_jobs: int = 32
+    #: "module:function" ``(url, conf, environ) -> store or None``: a faster obstore backend
+    #: when its library is installed and it supports the options (None: use fsspec)
+    obstore: str | None = None
 
 
 SCHEMES: dict[str, Scheme] = {
-    "s3": Scheme("s3fs:S3FileSystem", "s3", s3_options, frozenset(S3_OPTIONS)),
+    "s3": Scheme("s3fs:S3FileSystem", "s3", s3_options, frozenset(S3_OPTIONS),
+                 obstore="dataver.remote.obstore_remote:s3_store"),
 }
 # Option names of types whose backends other modules register (validation works without them).
 KNOWN_OPTIONS: dict[str, set[str]] = {
@@ -144,6 +148,9 @@ def open_backend(name: str, conf: dict) -> Backend:
     if spec is None:
         raise RemoteError(f"remote '{name}': unsupported URL scheme '{scheme}://'",
                           hint="supported: " + ", ".join(sorted(SCHEMES)) + " and local paths")
+    fast = _open_obstore(spec, url, conf)
+    if fast is not None:
+        return fast
     module_name, class_name = spec.fs_class.split(":")
     try:
         fs_cls = getattr(importlib.import_module(module_name), class_name)
@@ -157,3 +164,21 @@ def open_backend(name: str, conf: dict) -> Backend:
     return FsspecBackend(fs, root, mask_url(url), atomic_rename=spec.atomic_rename,
                          make_dirs=spec.make_dirs, check_path=check_path,
                          default_jobs=spec.default_jobs)
+
+
+def _open_obstore(spec: Scheme, url: str, conf: dict) -> Backend | None:
+    """The obstore backend for this remote if obstore is installed and supports its options
+    (``DATAVER_NO_OBSTORE=1`` forces fsspec, for comparisons)."""
+    if spec.obstore is None or os.environ.get("DATAVER_NO_OBSTORE"):
+        return None
+    try:
+        importlib.import_module("obstore")
+    except ImportError:
+        return None
+    module_name, func_name = spec.obstore.split(":")
+    store = getattr(importlib.import_module(module_name), func_name)(url, conf, os.environ)
+    if store is None:
+        return None
+    from dataver.remote.obstore_remote import ObstoreBackend
+
+    return ObstoreBackend(store, mask_url(url), default_jobs=spec.default_jobs)

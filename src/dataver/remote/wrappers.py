@@ -37,7 +37,9 @@ def mask_url(url: str) -> str:
 def _names(exc: BaseException) -> set[str]:
     """Class names of ``exc`` and of the exceptions it wraps (libraries chain them)."""
     seen: set[str] = set()
-    while exc is not None and len(seen) < 20:
+    for _depth in range(10):  # bounded: a chain may loop back on itself
+        if exc is None:
+            break
         seen.update(cls.__name__ for cls in type(exc).__mro__)
         exc = exc.__cause__ or exc.__context__
     return seen
