@@ -285,7 +285,7 @@ def _upload(repo, remote, objs: list[Obj], result: Result, progress: Progress, p
         batch = local[start:start + BATCH]
         by_key = {o.key: o for _, o in batch}
         failures = remote.backend.put_many([(p, o.key) for p, o in batch], remote.jobs,
-                                           lambda _k, n: progress.advance(1, n))
+                                           (lambda _k, n: progress.advance(1, n)) if phase else None)
         _raise_fatal(remote, failures, "uploading")
         done = set(by_key) - set(failures)
         remote.index.add(done)
