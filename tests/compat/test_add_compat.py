@@ -196,26 +196,22 @@ def test_autostage_matches_dvc(pair):
     assert any(line.endswith("sub/.gitignore") for line in index(a))
 
 
-def test_init_matches_dvc(tmp_path):
+@pytest.mark.parametrize("in_git", [True, False])
+def test_init_matches_dvc(tmp_path, in_git):
     a, b = tmp_path / "a", tmp_path / "b"
+    args = [] if in_git else ["--no-scm"]
     for path in (a, b):
         path.mkdir()
-        git(path, "init", "-q")
-    dataver("init", cwd=a)
-    dvc("init", cwd=b)
+        if in_git:
+            git(path, "init", "-q")
+    dataver("init", *args, cwd=a)
+    dvc("init", *args, cwd=b)
     assert_same(a, b)
-    assert index(a) == index(b)
-    assert (a / ".dvc/.gitignore").read_text() == "/config.local\n/tmp\n/cache\n"
-
-
-def test_init_no_scm_matches_dvc(tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    for path in (a, b):
-        path.mkdir()
-    dataver("init", "--no-scm", cwd=a)
-    dvc("init", "--no-scm", cwd=b)
-    assert_same(a, b)
-    assert "no_scm = True" in (a / ".dvc/config").read_text()
+    if in_git:
+        assert index(a) == index(b)
+        assert (a / ".dvc/.gitignore").read_text() == "/config.local\n/tmp\n/cache\n"
+    else:
+        assert (a / ".dvc/config").read_text() == "[core]\n    no_scm = True\n"
 
 
 def test_init_force_in_existing_repo_matches_dvc(pair):
@@ -226,3 +222,17 @@ def test_init_force_in_existing_repo_matches_dvc(pair):
     dvc("init", "-f", cwd=b)
     assert_same(a, b)
     assert snapshot(a)[".dvcignore"][0] == b"*.tmp\n"
+
+
+def test_commit_matches_dvc(pair):
+    a, b = pair
+    for root, tool in ((a, dataver), (b, dvc)):
+        make_tree(root, {"data/x": "x", "data/sub/y": "y", "f.txt": "f"})
+        tool("add", "data", "f.txt", cwd=root)
+        (root / "f.txt.dvc").write_text((root / "f.txt.dvc").read_text() + "  desc: kept\n")
+        for rel in ("data/x", "f.txt"):
+            (root / rel).chmod(0o644)
+        make_tree(root, {"data/x": "x2", "data/new": "n", "f.txt": "f2"})
+        tool("commit", "-f", cwd=root)
+    assert_same(a, b)
+    assert status_json(dvc, a) == {} == status_json(dataver, b)
