@@ -11,6 +11,7 @@ need_apt=()
 command -v git >/dev/null || need_apt+=(git)
 if [ $want_tests = 1 ]; then
   command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+  command -v npm >/dev/null || need_apt+=(nodejs npm)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== apt-get install ${need_apt[*]}"
@@ -36,5 +37,19 @@ if [ $want_tests = 1 ]; then
     "$PY" -m venv .venv-dvc
     .venv-dvc/bin/pip install -q 'dvc[s3]==3.67.1' 2>&1 | grep -v "is ignored" || true
     .venv-dvc/bin/dvc --version >/dev/null
+  fi
+  # DVC's SSH and WebDAV plugins, for compat tests against those servers.
+  if [ ! -f .venv-dvc/.extras-ssh-webdav ]; then
+    echo "== adding dvc[ssh,webdav] to .venv-dvc"
+    .venv-dvc/bin/pip install -q 'dvc[s3,ssh,webdav]==3.67.1' 2>&1 | grep -v "is ignored" || true
+    .venv-dvc/bin/python -c "import dvc_ssh, dvc_webdav" && touch .venv-dvc/.extras-ssh-webdav
+  fi
+  # Azurite (Azure blob emulator) for the Azure remote tests, repo-local (tests/remotes/server_azure.py).
+  azurite_version=3.37.0
+  if [ ! -f ".cache/azurite/.installed-$azurite_version" ]; then
+    echo "== npm install azurite@$azurite_version into .cache/azurite"
+    mkdir -p .cache/azurite
+    npm install --prefix .cache/azurite --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null
+    [ -x .cache/azurite/node_modules/.bin/azurite-blob ] && touch ".cache/azurite/.installed-$azurite_version"
   fi
 fi
