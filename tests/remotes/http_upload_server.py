@@ -136,7 +136,9 @@ class Handler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             yield from self._chunked_body()
             return
-        left = int(self.headers.get("Content-Length") or 0)
+        yield from self._read_exactly(int(self.headers.get("Content-Length") or 0))
+
+    def _read_exactly(self, left: int):
         while left > 0:
             data = self.rfile.read(min(CHUNK, left))
             if not data:
@@ -151,13 +153,7 @@ class Handler(BaseHTTPRequestHandler):
                 while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                     pass  # trailers
                 return
-            left = size
-            while left > 0:
-                data = self.rfile.read(min(CHUNK, left))
-                if not data:
-                    raise ConnectionError("client closed the connection mid-chunk")
-                left -= len(data)
-                yield data
+            yield from self._read_exactly(size)
             self.rfile.readline()  # CRLF after each chunk
 
     def _drain_body(self) -> None:
