@@ -223,7 +223,7 @@ def remote_has(remote, plan: Plan, live: set[str]) -> set[str]:
     rest = set(plan.files) - present - plan.top
     present |= remote.index.contains(rest)
     unknown = rest - present
-    if len(unknown) > LIST_THRESHOLD:
+    if len(unknown) > LIST_THRESHOLD and remote.backend.can_list:
         listed = list_remote(remote)
         present |= unknown & listed
     elif unknown:

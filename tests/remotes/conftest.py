@@ -7,12 +7,26 @@ import pytest
 from tests.remotes.servers import SERVERS, launcher
 
 
+@pytest.fixture(scope="session")
+def server_pool(tmp_path_factory):
+    """``get(type) -> Server``: each type's server starts on first use and runs until the end of
+    the session (per xdist worker), shared by every test file that needs it."""
+    started: dict = {}
+
+    def get(kind: str):
+        if kind not in started:
+            started[kind] = launcher(kind)(str(tmp_path_factory.mktemp(f"server-{kind}")))
+        return started[kind]
+
+    yield get
+    for server in started.values():
+        server.stop()
+
+
 @pytest.fixture(scope="session", params=sorted(SERVERS))
-def remote(request, tmp_path_factory):
+def remote(request, server_pool):
     """A running server of each remote type (see tests/remotes/servers.py)."""
-    server = launcher(request.param)(str(tmp_path_factory.mktemp(f"server-{request.param}")))
-    yield server
-    server.stop()
+    return server_pool(request.param)
 
 
 def configure_remote(name: str, conf: dict, default: bool = True) -> None:

@@ -11,8 +11,10 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
+
+from tests.remotes.servers import Server, free_port  # noqa: F401 - re-exported for launchers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 START_TIMEOUT = 60.0  # seconds: generous for a loaded 2-core CI machine, still bounded
@@ -23,33 +25,36 @@ class ServerError(RuntimeError):
 
 
 @dataclass
-class RemoteServer:
-    """A running server as the tests see it.
+class FsServer(Server):
+    """A :class:`tests.remotes.servers.Server` that also hands out a plain fsspec filesystem on
+    itself (``fs_factory() -> (filesystem, root path of base_url in it)``), for tests that check
+    the server without dataver."""
 
-    url: the DVC remote URL of an empty directory on the server (what `remote add` gets);
-    options: DVC remote options for it (`remote modify NAME KEY VALUE`), secrets included;
-    env: environment variables a client needs (e.g. STORAGE_EMULATOR_HOST);
-    fs_factory: () -> (fsspec filesystem, root path inside it), for tests that bypass dataver;
-    stop: stops the server and its helpers (idempotent)."""
-
-    url: str
-    options: dict[str, str]
-    env: dict[str, str] = field(default_factory=dict)
     fs_factory: Callable[[], tuple] | None = None
-    stop: Callable[[], None] = lambda: None
 
     def filesystem(self):
-        """A plain fsspec filesystem on this server and the root path of the remote in it."""
+        """A plain fsspec filesystem on this server and the root path of ``base_url`` in it."""
         if self.fs_factory is None:
-            raise ServerError(f"no fsspec factory for {self.url}")
+            raise ServerError(f"no fsspec factory for {self.base_url}")
         return self.fs_factory()
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# base URL -> local directory it serves, for servers whose protocol cannot list or delete (plain
+# HTTP): tests look behind the server's back there; dataver never does.
+SERVED_DIRS: dict[str, str] = {}
+
+
+def serve_dir(url: str, local: str) -> None:
+    """Record that ``url`` serves the files of directory ``local``."""
+    SERVED_DIRS[url.rstrip("/")] = local
+
+
+def served_path(url: str) -> str | None:
+    """The local directory behind remote ``url``, if a launcher recorded one (see serve_dir)."""
+    for base, local in SERVED_DIRS.items():
+        if url == base or url.startswith(base + "/"):
+            return os.path.join(local, *url[len(base):].split("/"))
+    return None
 
 
 def find_exe(name: str, *extra_dirs: str) -> str:
@@ -79,7 +84,7 @@ class ServerProcess:
         try:
             self.proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
                                          stdout=self._log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=_die_with_parent)
         except OSError as exc:
             self._log.close()
             raise ServerError(f"cannot run {argv[0]}: {exc}") from exc
@@ -124,6 +129,18 @@ class ServerProcess:
                 self.proc.wait(timeout=10)
         if not self._log.closed:
             self._log.close()
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, so no server outlives a killed
+    pytest worker (Linux prctl PR_SET_PDEATHSIG; elsewhere stop() is the only way)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def _port_open(port: int) -> bool:

@@ -4,10 +4,11 @@ Clients use the well-known development account `devstoreaccount1` through a conn
 Remote URL: ``azure://dataver-test/data`` with option ``connection_string``."""
 from __future__ import annotations
 
+import base64
 import os
 import sys
 
-from .launch import ROOT, RemoteServer, ServerProcess, find_exe, free_port
+from .launch import ROOT, FsServer, ServerProcess, find_exe, free_port
 
 CONTAINER = "dataver-test"
 ACCOUNT = "devstoreaccount1"
@@ -19,13 +20,13 @@ AZURITE_BINS = [os.path.join(base, ".cache", "azurite", "node_modules", ".bin")
                 for base in (ROOT, os.path.dirname(sys.prefix))]
 
 
-def connection_string(port: int) -> str:
+def connection_string(port: int, key: str = ACCOUNT_KEY) -> str:
     """The connection string for the development account on a local Azurite."""
-    return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+    return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={key};"
             f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};")
 
 
-def start(base: str) -> RemoteServer:
+def start(base: str) -> FsServer:
     """Start azurite-blob with its workspace under ``base``."""
     exe = find_exe("azurite-blob", *AZURITE_BINS)
     port = free_port()
@@ -46,8 +47,12 @@ def start(base: str) -> RemoteServer:
 
         return AzureBlobFileSystem(connection_string=conn), f"{CONTAINER}/data"
 
-    return RemoteServer(url=f"azure://{CONTAINER}/data", options={"connection_string": conn},
-                        fs_factory=fs_factory, stop=proc.stop)
+    wrong_key = base64.b64encode(b"not the account key" * 3).decode()
+    return FsServer("azure", f"azure://{CONTAINER}/data", {"connection_string": conn},
+                    unreachable={"connection_string": connection_string(free_port())},
+                    bad_credentials={"connection_string": connection_string(port, wrong_key)},
+                    missing_bucket_url="azure://no-such-container/x",
+                    stop=proc.stop, fs_factory=fs_factory)
 
 
 def _create_container(conn: str) -> None:

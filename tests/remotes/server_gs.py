@@ -1,25 +1,37 @@
 """`gcp-storage-emulator` (pip) on 127.0.0.1 for the Google Cloud Storage remote tests, with one
-bucket created at start. Clients reach it through ``endpointurl`` (and STORAGE_EMULATOR_HOST for
-tools that read the environment) and anonymous credentials, so no Google login is ever tried.
+bucket created at start. Clients reach it through ``endpointurl`` (gcsfs also honours
+STORAGE_EMULATOR_HOST) and anonymous credentials, so no Google login is ever tried.
 Remote URL: ``gs://dataver-test/data`` with options ``endpointurl`` and
 ``allow_anonymous_login true``."""
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import urllib.error
 import urllib.request
 
-from .launch import RemoteServer, ServerProcess, find_exe, free_port
+from .launch import FsServer, ServerError, ServerProcess, free_port
 
 BUCKET = "dataver-test"
+# The emulator serves one request at a time on http.server's default listen backlog of 5: with
+# more concurrent clients, connections are dropped and time out, and some downloads come back
+# truncated. A deeper backlog makes it queue them instead (its handling stays one at a time).
+RUN_EMULATOR = """
+import http.server, sys
+http.server.HTTPServer.request_queue_size = 512
+from gcp_storage_emulator.__main__ import main
+main(sys.argv[1:])
+"""
 
 
-def start(base: str) -> RemoteServer:
+def start(base: str) -> FsServer:
     """Start the emulator (in-memory store, logs under ``base``)."""
-    exe = find_exe("gcp-storage-emulator")
+    if importlib.util.find_spec("gcp_storage_emulator") is None:
+        raise ServerError("gcp-storage-emulator is not installed: run scripts/setup.sh --test")
     port = free_port()
-    argv = [exe, "start", "--host", "127.0.0.1", "--port", str(port),
-            "--default-bucket", BUCKET, "--in-memory", "--quiet"]
+    argv = [sys.executable, "-c", RUN_EMULATOR, "start", "--host", "127.0.0.1", "--port",
+            str(port), "--default-bucket", BUCKET, "--quiet"]
     proc = ServerProcess(argv, os.path.join(base, "gcs.log"), cwd=base,
                          env={"STORAGE_BASE": base})
     endpoint = f"http://127.0.0.1:{port}"
@@ -32,10 +44,12 @@ def start(base: str) -> RemoteServer:
 
         return GCSFileSystem(endpoint_url=endpoint, token="anon", project="test"), f"{BUCKET}/data"
 
-    return RemoteServer(url=f"gs://{BUCKET}/data",
-                        options={"endpointurl": endpoint, "allow_anonymous_login": "true"},
-                        env={"STORAGE_EMULATOR_HOST": endpoint},
-                        fs_factory=fs_factory, stop=proc.stop)
+    # the emulator accepts any caller, so there is no bad_credentials case
+    return FsServer("gs", f"gs://{BUCKET}/data",
+                    {"endpointurl": endpoint, "allow_anonymous_login": "true"},
+                    unreachable={"endpointurl": f"http://127.0.0.1:{free_port()}"},
+                    missing_bucket_url="gs://no-such-bucket/x",
+                    stop=proc.stop, fs_factory=fs_factory)
 
 
 def _bucket_exists(endpoint: str) -> bool:

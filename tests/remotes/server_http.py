@@ -10,13 +10,13 @@ import sys
 import urllib.error
 import urllib.request
 
-from .launch import RemoteServer, ServerProcess, free_port
+from .launch import FsServer, ServerProcess, free_port, serve_dir
 
 USER = "dataver"
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_upload_server.py")
 
 
-def start(base: str) -> RemoteServer:
+def start(base: str) -> FsServer:
     """Start the server with state under ``base``; the remote root is ``base/served/data``."""
     password = secrets.token_hex(8)
     port = free_port()
@@ -33,9 +33,12 @@ def start(base: str) -> RemoteServer:
         headers = {"Authorization": aiohttp.encode_basic_auth(USER, password)}
         return HTTPFileSystem(client_kwargs={"headers": headers}), f"http://127.0.0.1:{port}/data"
 
-    return RemoteServer(url=f"http://127.0.0.1:{port}/data",
-                        options={"auth": "basic", "user": USER, "password": password},
-                        fs_factory=fs_factory, stop=proc.stop)
+    url = f"http://127.0.0.1:{port}/data"
+    serve_dir(url, os.path.join(served, "data"))
+    return FsServer("http", url, {"auth": "basic", "user": USER, "password": password},
+                    unreachable={"url": f"http://127.0.0.1:{free_port()}/data/x"},
+                    bad_credentials={"password": "wrong-password"},
+                    stop=proc.stop, fs_factory=fs_factory)
 
 
 def _answers(port: int) -> bool:

@@ -9,7 +9,7 @@ import getpass
 import os
 import subprocess
 
-from .launch import RemoteServer, ServerError, ServerProcess, find_exe, free_port
+from .launch import FsServer, ServerError, ServerProcess, find_exe, free_port
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/lib/openssh")
 
@@ -20,14 +20,6 @@ def _keygen(path: str) -> None:
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise ServerError(f"ssh-keygen failed for {path}: {proc.stderr}")
-
-
-def _sftp_server() -> str:
-    for cand in ("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server",
-                 "/usr/libexec/sftp-server", "/usr/lib/ssh/sftp-server"):
-        if os.path.exists(cand):
-            return cand
-    return "internal-sftp"
 
 
 def _write_config(base: str, port: int, user: str) -> str:
@@ -48,7 +40,8 @@ def _write_config(base: str, port: int, user: str) -> str:
         "MaxStartups 64:30:128",
         "MaxSessions 64",
         "LogLevel ERROR",
-        f"Subsystem sftp {_sftp_server()}",
+        # in-process SFTP: no fork+exec of sftp-server for every channel a client opens
+        "Subsystem sftp internal-sftp",
     ]
     with open(conf, "w") as fobj:
         fobj.write("\n".join(lines) + "\n")
@@ -62,7 +55,7 @@ def _ensure_privsep_dir() -> None:
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
 
 
-def start(base: str) -> RemoteServer:
+def start(base: str) -> FsServer:
     """Start sshd with state under ``base`` (a fresh temp dir); the remote root is ``base/data``."""
     sshd = find_exe("sshd", *SBIN_DIRS)
     user = getpass.getuser()
@@ -86,6 +79,9 @@ def start(base: str) -> RemoteServer:
                            known_hosts=None)
         return fs, data
 
-    return RemoteServer(url=f"ssh://127.0.0.1:{port}{data}",
-                        options={"user": user, "keyfile": client_key},
-                        fs_factory=fs_factory, stop=proc.stop)
+    stranger = os.path.join(base, "stranger_ed25519")  # a key sshd does not know
+    _keygen(stranger)
+    return FsServer("ssh", f"ssh://127.0.0.1:{port}{data}", {"user": user, "keyfile": client_key},
+                    unreachable={"url": f"ssh://127.0.0.1:{free_port()}{data}/x"},
+                    bad_credentials={"keyfile": stranger},
+                    stop=proc.stop, fs_factory=fs_factory)

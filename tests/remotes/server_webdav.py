@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 
-from .launch import RemoteServer, ServerProcess, find_exe, free_port
+from .launch import FsServer, ServerProcess, find_exe, free_port
 
 USER = "dataver"
 
@@ -26,7 +26,7 @@ def start_rclone_webdav(base: str, user: str, password: str) -> tuple[ServerProc
     return proc, port, served
 
 
-def start(base: str) -> RemoteServer:
+def start(base: str) -> FsServer:
     """Start the server with state under ``base``; the remote root is the served dir's ``data``."""
     password = secrets.token_hex(8)
     proc, port, served = start_rclone_webdav(base, USER, password)
@@ -37,6 +37,8 @@ def start(base: str) -> RemoteServer:
 
         return WebdavFileSystem(f"http://127.0.0.1:{port}", auth=(USER, password)), "data"
 
-    return RemoteServer(url=f"webdav://127.0.0.1:{port}/data",
-                        options={"user": USER, "password": password},
-                        fs_factory=fs_factory, stop=proc.stop)
+    return FsServer("webdav", f"webdav://127.0.0.1:{port}/data",
+                    {"user": USER, "password": password},
+                    unreachable={"url": f"webdav://127.0.0.1:{free_port()}/data/x"},
+                    bad_credentials={"password": "wrong-password"},
+                    stop=proc.stop, fs_factory=fs_factory)

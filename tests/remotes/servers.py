@@ -124,6 +124,11 @@ def start_s3(workdir: str) -> Server:
 SERVERS: dict[str, str] = {
     "local": "tests.remotes.servers:start_local",
     "s3": "tests.remotes.servers:start_s3",
+    "ssh": "tests.remotes.server_ssh:start",
+    "webdav": "tests.remotes.server_webdav:start",
+    "http": "tests.remotes.server_http:start",
+    "gs": "tests.remotes.server_gs:start",
+    "azure": "tests.remotes.server_azure:start",
 }
 
 

@@ -2,7 +2,6 @@
 dataver code is involved: if one of these fails, the remote conformance suite cannot be trusted."""
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
@@ -13,24 +12,10 @@ from .launch import ServerError, ServerProcess, find_exe
 KINDS = ["ssh", "webdav", "http", "gs", "azure"]
 
 
-def _server_fixture(kind: str):
-    @pytest.fixture(scope="session", name=f"{kind}_server")
-    def fixture(tmp_path_factory):
-        module = importlib.import_module(f"tests.remotes.server_{kind}")
-        server = module.start(str(tmp_path_factory.mktemp(f"srv-{kind}")))
-        yield server
-        server.stop()
-
-    return fixture
-
-
-ssh_server, webdav_server, http_server, gs_server, azure_server = map(_server_fixture, KINDS)
-
-
 @pytest.fixture(params=KINDS)
-def plain_server(request):
-    """(kind, server) for every kind; servers live for the whole session (per xdist worker)."""
-    return request.param, request.getfixturevalue(f"{request.param}_server")
+def plain_server(request, server_pool):
+    """(kind, server) for every kind; servers are shared with the conformance suite."""
+    return request.param, server_pool(request.param)
 
 
 def _payload(tmp_path, name: str, size: int) -> tuple[str, bytes]:
@@ -64,8 +49,8 @@ def test_missing_object_is_not_found(plain_server):
 
 # plain HTTP has no listing or delete (DVC's HTTP remote cannot traverse either)
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "http"])
-def test_list_and_remove(kind, request):
-    fs, root = request.getfixturevalue(f"{kind}_server").filesystem()
+def test_list_and_remove(kind, server_pool):
+    fs, root = server_pool(kind).filesystem()
     base = f"{root}/lr"
     fs.makedirs(f"{base}/x", exist_ok=True)
     for name in ("x/1", "x/2", "3"):
@@ -95,23 +80,23 @@ def test_http_upload_methods_and_range(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["http", "webdav"])
-def test_http_refuses_missing_credentials(kind, request):
-    server = request.getfixturevalue(f"{kind}_server")
+def test_http_refuses_missing_credentials(kind, server_pool):
+    server = server_pool(kind)
     import urllib.error
     import urllib.request
 
-    host = server.url.split("//", 1)[1].split("/", 1)[0]
+    host = server.base_url.split("//", 1)[1].split("/", 1)[0]
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(f"http://{host}/data/", timeout=5)
     assert err.value.code == 401
 
 
-def test_ssh_refuses_unknown_key(ssh_server):
-    server = ssh_server
+def test_ssh_refuses_unknown_key(server_pool):
+    server = server_pool("ssh")
     import asyncssh
     from sshfs import SSHFileSystem
 
-    port = int(server.url.split(":")[2].split("/")[0])
+    port = int(server.base_url.split(":")[2].split("/")[0])
     stranger = asyncssh.generate_private_key("ssh-ed25519")
     with pytest.raises(PermissionError):  # sshfs maps asyncssh's PermissionDenied
         SSHFileSystem("127.0.0.1", port=port, username=server.options["user"],

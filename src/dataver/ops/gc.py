@@ -40,6 +40,11 @@ def gc(repo, cloud: bool = False, remote: str | None = None, dry: bool = False,
             from dataver.remote import open_remote
 
             rem = open_remote(repo, remote, jobs)
+            if not rem.backend.can_list:
+                rem.close()
+                raise GcError(f"remote '{rem.name}' ({rem.url}) cannot list its objects (plain "
+                              "HTTP), so gc -c cannot tell what to remove; nothing was removed",
+                              hint="run gc without -c, and clean the server by its own means")
             rem.check()
         try:
             keep = _used_keys(repo, rem, used)

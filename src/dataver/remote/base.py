@@ -47,6 +47,9 @@ class Backend(ABC):
     url: str = ""
     #: transfers to run at once when the user gives no -j
     default_jobs: int = 8
+    #: False where the protocol cannot enumerate or delete (plain HTTP): callers then check
+    #: objects one by one, and gc -c refuses to run
+    can_list: bool = True
 
     @abstractmethod
     def check(self) -> None:

@@ -129,7 +129,10 @@ class FsspecBackend(Backend):
             return
         tmp = f"{dest}.{uuid.uuid4().hex[:12]}.tmp"
         await self.fs._put_file(local, tmp)
-        await self.fs._mv_file(tmp, dest)
+        # a filesystem's own _mv renames (sshfs: SFTP posix-rename); fsspec's generic
+        # _mv_file copies and deletes, which over SSH costs a remote `cp` per object
+        move = getattr(self.fs, "_mv", None) or self.fs._mv_file
+        await move(tmp, dest)
 
     def _put_sync(self, local: str, key: str) -> None:
         dest = self._path(key)
@@ -138,16 +141,29 @@ class FsspecBackend(Backend):
             return
         tmp = f"{dest}.{uuid.uuid4().hex[:12]}.tmp"
         self.fs.put_file(local, tmp)
+        self._rename_sync(tmp, dest)
+
+    def _rename_sync(self, tmp: str, dest: str) -> None:
+        """Move the uploaded ``tmp`` over ``dest`` (replacing it)."""
         self.fs.mv(tmp, dest)
 
     def _ensure_dirs(self, dirs: set[str]) -> None:
-        todo = sorted(d for d in dirs if d not in self._made)
-        for directory in todo:
+        """Create ``dirs``: their parents one by one (usually just `files/md5`), then the
+        directories themselves concurrently (up to 256 `xx` prefixes on a first push)."""
+        todo = {d for d in dirs if d not in self._made}
+        parents = sorted({posixpath.dirname(d) for d in todo} - self._made - todo)
+        for group in [[p] for p in parents] + [sorted(todo)]:
             if self.is_async:
-                self._run(retry_async(lambda: self.fs._makedirs(directory, exist_ok=True)))
+                async def one(directory):
+                    await retry_async(lambda: self.fs._makedirs(directory, exist_ok=True))
+
+                failures = self._run(bounded_gather(group, one, 16))
             else:
-                retry(lambda: self.fs.makedirs(directory, exist_ok=True))
-            self._made.add(directory)
+                failures = threaded_gather(
+                    group, lambda d: retry(lambda: self.fs.makedirs(d, exist_ok=True)), 16)
+            if failures:
+                raise next(iter(failures.values()))
+            self._made.update(group)
 
     def get_many(self, items: list[tuple[str, str]], jobs: int, on_done: OnDone | None = None) -> Failures:
         by_key = dict(items)
