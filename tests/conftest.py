@@ -98,3 +98,21 @@ def tree(path) -> dict[str, bytes]:
             full = os.path.join(dirpath, name)
             result[os.path.relpath(full, path)] = open(full, "rb").read()
     return result
+
+
+@pytest.fixture(scope="session")
+def server_pool(tmp_path_factory):
+    """``get(type) -> Server``: each type's server starts on first use and runs until the end of
+    the session (per xdist worker), shared by every test file that needs it."""
+    from tests.remotes.servers import launcher
+
+    started: dict = {}
+
+    def get(kind: str):
+        if kind not in started:
+            started[kind] = launcher(kind)(str(tmp_path_factory.mktemp(f"server-{kind}")))
+        return started[kind]
+
+    yield get
+    for server in started.values():
+        server.stop()

@@ -1,5 +1,6 @@
 """dataver and real DVC share remotes: what one pushes, the other pulls in a fresh clone, on a
-local directory and on S3 (`rclone serve s3`); and `remote add/modify` write the same bytes."""
+local directory, S3 (`rclone serve s3`), SSH (sshd), WebDAV (`rclone serve webdav`) and HTTP; and
+`remote add/modify` write the same bytes."""
 from __future__ import annotations
 
 import json
@@ -9,17 +10,13 @@ import pytest
 
 from dataver.cli.main import main
 from tests.conftest import git, run_dvc, tree
-from tests.remotes.servers import start_local, start_s3
 
 pytestmark = pytest.mark.compat
 
 
-@pytest.fixture(scope="module", params=["local", "s3"])
-def server(request, tmp_path_factory):
-    start = {"local": start_local, "s3": start_s3}[request.param]
-    srv = start(str(tmp_path_factory.mktemp(f"compat-{request.param}")))
-    yield srv
-    srv.stop()
+@pytest.fixture(scope="module", params=["local", "s3", "ssh", "webdav", "http"])
+def server(request, server_pool):
+    return server_pool(request.param)
 
 
 def dataver(*args) -> None:
@@ -32,7 +29,7 @@ def configure(tool, conf) -> None:
     run("remote", "add", "-d", "-f", "r", conf["url"])
     for key, value in conf.items():
         if key != "url":
-            local = ["--local"] if key == "secret_access_key" else []
+            local = ["--local"] if key in ("secret_access_key", "password") else []
             run("remote", "modify", *local, "r", key, value)
 
 
@@ -48,6 +45,9 @@ def make_data(root) -> None:
 def test_push_with_one_tool_pull_with_the_other(server, repo_dir, tmp_path, monkeypatch,
                                                 pusher, puller):
     conf = server.remote()
+    if server.type == "webdav" and pusher == "dvc":  # DVC needs the WebDAV root to exist
+        fs, root = server.filesystem()
+        fs.makedirs(f"{root}/{conf['url'].rsplit('/', 1)[1]}", exist_ok=True)
     configure(pusher, conf)
     make_data(repo_dir)
     dataver("add", "data", "weights.bin")

@@ -4,23 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.remotes.servers import SERVERS, launcher
-
-
-@pytest.fixture(scope="session")
-def server_pool(tmp_path_factory):
-    """``get(type) -> Server``: each type's server starts on first use and runs until the end of
-    the session (per xdist worker), shared by every test file that needs it."""
-    started: dict = {}
-
-    def get(kind: str):
-        if kind not in started:
-            started[kind] = launcher(kind)(str(tmp_path_factory.mktemp(f"server-{kind}")))
-        return started[kind]
-
-    yield get
-    for server in started.values():
-        server.stop()
+from tests.remotes.servers import SERVERS
 
 
 @pytest.fixture(scope="session", params=sorted(SERVERS))
