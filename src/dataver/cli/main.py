@@ -4,11 +4,13 @@ Exit codes: 0 success, 1 a user error (one line on stderr), 130 interrupted, 255
 """
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 
 from dataver import __version__
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    import argparse
 
 # Command modules, each with register(subparsers). Imported only to build the parser; the
 # heavy work they call is imported inside their handlers.
@@ -20,6 +22,11 @@ COMMAND_MODULES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # argparse (and the re module it pulls in) is imported here, not at the top, so that
+    # `--version` starts as fast as the interpreter allows.
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="dataver",
         description="Data version control for datasets and models, compatible with DVC 3.x.",
@@ -36,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def common(parser: argparse.ArgumentParser) -> None:
     """Options every subcommand accepts (also after the command name)."""
+    import argparse
+
     parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="print only errors")
     parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
