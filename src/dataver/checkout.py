@@ -108,7 +108,8 @@ class Materializer:
         for rel in in_way:  # now empty but for empty folders (or, with force, ignored files)
             shutil.rmtree(os.path.join(abspath, rel), onerror=_force_remove)
         todo = changed + new
-        missing = [rel for rel in todo if not self.odb.exists(wanted[rel], hash_name)]
+        present = self.odb.existing((wanted[rel] for rel in todo), hash_name)
+        missing = [rel for rel in todo if wanted[rel] not in present]
         result.missing += [(os.path.join(abspath, rel), wanted[rel]) for rel in missing]
         missing_set = set(missing)
         todo = [rel for rel in todo if rel not in missing_set]

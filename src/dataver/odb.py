@@ -11,13 +11,14 @@ import os
 import re
 import stat
 import uuid
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from dataver.errors import CorruptObjectError, UserError
 from dataver.hashing import LEGACY, MD5, md5_file
 from dataver.manifest import Manifest, is_dir_oid
 
 READONLY = 0o444
+_LIST_AT_LEAST = 256  # from this many oids on, existing() lists directories instead of stat-ing
 
 
 def _tmp_name(path: str) -> str:
@@ -35,12 +36,35 @@ class ObjectStore:
     # --- paths -----------------------------------------------------------------
     def path(self, oid: str, hash_name: str = MD5) -> str:
         """Where object ``oid`` lives (for ``md5-dos2unix``, the legacy layout)."""
-        if hash_name == LEGACY:
-            return os.path.join(self.root, oid[:2], oid[2:])
-        return os.path.join(self.root, "files", "md5", oid[:2], oid[2:])
+        return os.path.join(self._base(hash_name), oid[:2], oid[2:])
+
+    def _base(self, hash_name: str) -> str:
+        return self.root if hash_name == LEGACY else os.path.join(self.root, "files", "md5")
 
     def exists(self, oid: str, hash_name: str = MD5) -> bool:
         return os.path.exists(self.path(oid, hash_name))
+
+    def existing(self, oids: Iterable[str], hash_name: str = MD5) -> set[str]:
+        """The subset of ``oids`` present in the store.
+
+        Many oids are looked up with one directory listing per ``xx/`` prefix instead of a stat
+        per object: 256 listings beat 20,000 stats. Temp files never match an oid.
+        """
+        wanted = set(oids)
+        if len(wanted) < _LIST_AT_LEAST:
+            return {oid for oid in wanted if os.path.exists(self.path(oid, hash_name))}
+        by_prefix: dict[str, set[str]] = {}
+        for oid in wanted:
+            by_prefix.setdefault(oid[:2], set()).add(oid[2:])
+        base = self._base(hash_name)
+        found: set[str] = set()
+        for prefix, rests in by_prefix.items():
+            try:
+                names = os.listdir(os.path.join(base, prefix))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            found.update(prefix + rest for rest in rests.intersection(names))
+        return found
 
     def _ensure_parent(self, path: str) -> None:
         parent = os.path.dirname(path)

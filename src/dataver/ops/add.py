@@ -225,22 +225,32 @@ def _add_dir(repo, path: str, no_commit: bool) -> tuple[str, int, int]:
 
 
 def _store_entries(repo, dir_key: str, files: list[FileEntry]) -> dict[str, str]:
-    """Put every file into the cache, reading each unknown file once (hash while copying)."""
+    """Put every file into the cache, reading each unknown file once (hash while copying).
+
+    Files the state database knows, whose object is already cached, cost nothing more: the
+    objects are checked with one listing per cache directory, not a stat each.
+    """
     known = repo.state.get_prefix(dir_key)
     odb = repo.odb
-    _check_readable([e for e in files if (hit := known.get(f"{dir_key}/{e.relpath}")) is None
-                     or hit[0] != e.stat])
-
-    def store(entry: FileEntry) -> str:
+    result: dict[str, str] = {}
+    for entry in files:
         hit = known.get(f"{dir_key}/{entry.relpath}")
         if hit is not None and hit[0] == entry.stat:
-            odb.add_file(entry.abspath, hit[1])
-            return hit[1]
+            result[entry.relpath] = hit[1]
+    _check_readable([e for e in files if e.relpath not in result])
+    present = odb.existing(result.values())
+    work = [(entry, result.get(entry.relpath)) for entry in files
+            if result.get(entry.relpath) not in present]
+
+    def store(item: tuple[FileEntry, str | None]) -> str:
+        entry, oid = item
+        if oid is not None:
+            odb.add_file(entry.abspath, oid)
+            return oid
         return odb.add_file_hashing(entry.abspath)
 
-    oids = parallel_map(store, files)
-    result = {}
-    for entry, oid in zip(files, oids):
+    oids = parallel_map(store, work)
+    for (entry, _), oid in zip(work, oids):
         result[entry.relpath] = oid
         repo.state.set(f"{dir_key}/{entry.relpath}", entry.stat, oid)
     return result

@@ -52,7 +52,8 @@ def _in_cache(repo, oid: str, hash_name: str) -> bool:
         manifest = repo.odb.read_manifest(oid, hash_name)
     except FileNotFoundError:
         return False
-    return all(repo.odb.exists(child, hash_name) for child in manifest.entries.values())
+    children = set(manifest.entries.values())
+    return len(repo.odb.existing(children, hash_name)) == len(children)
 
 
 def current_oid(repo, abspath: str, hash_name: str, expect_dir: bool) -> str | None:

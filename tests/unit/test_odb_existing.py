@@ -1,0 +1,34 @@
+"""ObjectStore.existing: the same answer whether it stats each object or lists directories."""
+import hashlib
+import os
+
+import pytest
+
+from dataver.hashing import LEGACY, MD5
+from dataver.odb import ObjectStore
+
+
+def _put(path: str, data: bytes) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as fobj:
+        fobj.write(data)
+
+
+@pytest.mark.parametrize("count", [5, 600])
+@pytest.mark.parametrize("hash_name", [MD5, LEGACY])
+def test_existing_reports_exactly_the_stored_objects(tmp_path, count, hash_name):
+    odb = ObjectStore(str(tmp_path / "cache"))
+    stored, absent = set(), set()
+    for i in range(count):
+        data = f"object {i}".encode()
+        oid = hashlib.md5(data).hexdigest()
+        if i % 3:
+            _put(odb.path(oid, hash_name), data)  # as add_bytes leaves it, minus the fsync
+            stored.add(oid)
+        else:
+            absent.add(oid)
+    # a leftover temp file of an absent object must not count as that object
+    _put(odb.path(next(iter(absent)), hash_name) + ".0123456789ab.tmp", b"partial")
+    assert odb.existing(stored | absent, hash_name) == stored
+    assert odb.existing([], hash_name) == set()
+    assert odb.existing(absent, hash_name) == set()
