@@ -77,7 +77,8 @@ class State:
             "WHERE hash_name=? AND path>=? AND path<?",
             (hash_name, lo, hi),
         )
-        found = {r[0]: (Stat(r[1], r[2], r[3]), r[4]) for r in rows}
+        # Plain tuples compare equal to Stat and are much cheaper to build for 100,000 rows.
+        found = {path: ((ino, mtime, size), oid) for path, ino, mtime, size, oid in rows}
         for (path, name), value in self._pending.items():
             if name == hash_name and path.startswith(lo):
                 found[path] = value

@@ -47,10 +47,7 @@ class IgnoreRules:
 
     def is_ignored(self, relpath: str, is_dir: bool) -> bool:
         """Whether the repo-relative ``relpath`` is ignored (by any .dvcignore above it)."""
-        name = relpath.rpartition("/")[2]
-        if is_dir and name in _ALWAYS_IGNORED_DIRS:
-            return True
-        if not is_dir and name == ".git":
+        if always_ignored(relpath.rpartition("/")[2], is_dir):
             return True
         parts = relpath.split("/")
         for depth in range(len(parts)):
@@ -65,6 +62,11 @@ class IgnoreRules:
 
     def has_rules_under(self, rel_dir: str) -> bool:
         return any(self._spec_for(d) is not None for d in _ancestors(rel_dir))
+
+
+def always_ignored(name: str, is_dir: bool) -> bool:
+    """Names never tracked, with or without .dvcignore: .git/.hg/.dvc directories, a .git file."""
+    return name in _ALWAYS_IGNORED_DIRS if is_dir else name == ".git"
 
 
 def _ancestors(rel_dir: str) -> list[str]:
@@ -96,10 +98,16 @@ def scan_dir(
         except PermissionError:
             raise TargetError("permission denied reading directory", path=dir_abs,
                               hint="fix its permissions (chmod) or list it in .dvcignore") from None
+        root_rel_dir = f"{rel_to_root}/{rel_dir}" if rel_to_root and rel_dir else rel_to_root or rel_dir
+        # Most directories have no .dvcignore above them: decide that once per directory, not per file.
+        rules = ignore is not None and ignore.has_rules_under(root_rel_dir)
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             is_dir = entry.is_dir(follow_symlinks=False)
-            if ignore is not None and ignore.is_ignored(f"{rel_to_root}/{rel}" if rel_to_root else rel, is_dir):
+            if rules:
+                if ignore.is_ignored(f"{rel_to_root}/{rel}" if rel_to_root else rel, is_dir):
+                    continue
+            elif always_ignored(entry.name, is_dir):
                 continue
             if entry.name == DVCIGNORE and not is_dir:
                 # DVC refuses too: its rules would change the directory's own hash.
