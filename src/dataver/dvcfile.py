@@ -98,13 +98,27 @@ def _parse_out(raw: Any, where: str, index: int) -> Output:
 
 
 def load(path: str) -> DvcFile:
-    """Parse the `.dvc` file at ``path``; raises DvcFileError saying where it is broken."""
+    """Parse the `.dvc` file at ``path`` for editing (round-trip ``data``); raises DvcFileError
+    saying where it is broken."""
+    return loads(_read_text(path), path)
+
+
+def read(path: str) -> DvcFile:
+    """Parse the `.dvc` file at ``path`` for reading only: plain files skip ruamel.yaml (its
+    import alone costs more than a no-op status). Use :func:`load` to edit and save."""
+    from dataver.dvcfile_fast import parse_simple
+
+    text = _read_text(path)
+    data = parse_simple(text)
+    return _build(path, data) if data is not None else loads(text, path)
+
+
+def _read_text(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as fobj:
-            text = fobj.read()
+            return fobj.read()
     except UnicodeDecodeError:
         raise _bad(path, "not valid UTF-8") from None
-    return loads(text, path)
 
 
 def loads(text: str | bytes, path: str) -> DvcFile:
@@ -122,6 +136,10 @@ def loads(text: str | bytes, path: str) -> DvcFile:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
         raise _bad(path, f"invalid YAML{line}") from None
+    return _build(path, data)
+
+
+def _build(path: str, data) -> DvcFile:
     if data is None:
         data = {}
     if not isinstance(data, dict):

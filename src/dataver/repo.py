@@ -161,7 +161,8 @@ class Repo:
                     stack.append(entry.path)
 
     def load_dvcfile(self, path: str) -> dvcfile.DvcFile:
-        return dvcfile.load(path)
+        """Read a `.dvc` file (read-only: edit through ``dvcfile.load``, which round-trips)."""
+        return dvcfile.read(path)
 
     def tracked(self) -> list[Tracked]:
         """Every output of every `.dvc` file, validated to lie inside the repo."""

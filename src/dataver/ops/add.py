@@ -269,6 +269,8 @@ def _check_readable(files: list[FileEntry]) -> None:
 def _write_dvcfile(dvc_path: str, out_path: str, oid: str, size: int, nfiles, isexec: bool) -> bool:
     rel = dvcfile.rel_out_path(dvc_path, out_path)
     if os.path.exists(dvc_path):
+        if _records(dvcfile.read(dvc_path), rel, oid, size, nfiles, isexec):
+            return False  # nothing to write, and no need to load ruamel.yaml to find that out
         dfile = dvcfile.load(dvc_path)
         entry = next((o.data for o in dfile.outs if os.path.normpath(o.path) == os.path.normpath(rel)), None)
         if entry is not None:
@@ -280,6 +282,15 @@ def _write_dvcfile(dvc_path: str, out_path: str, oid: str, size: int, nfiles, is
             return True
     dvcfile.save(dvc_path, dvcfile.new_document(dvcfile.new_out_map(rel, oid, size, nfiles, isexec)))
     return True
+
+
+def _records(dfile, rel: str, oid: str, size: int, nfiles, isexec: bool) -> bool:
+    """Whether ``dfile`` already records exactly this content for output ``rel``."""
+    raw = next((o.data for o in dfile.outs if os.path.normpath(o.path) == os.path.normpath(rel)), None)
+    if raw is None:
+        return False
+    return (raw.get("md5") == oid and raw.get("size") == size and raw.get("nfiles") == nfiles
+            and raw.get("hash") == MD5 and (raw.get("isexec") is True if isexec else "isexec" not in raw))
 
 
 def _stage(repo, results: list[AddResult]) -> None:
