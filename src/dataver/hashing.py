@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
 CHUNK = 1 << 20  # 1 MiB, the chunk size DVC 2.x used for dos2unix hashing
@@ -75,6 +74,8 @@ def parallel_map(fn: Callable, items: list, jobs: int | None = None) -> list:
     exception propagates: an interrupted command stops promptly and leaves nothing half-written."""
     if len(items) <= 1:
         return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor  # lazy: it drags in logging
+
     pool = ThreadPoolExecutor(max_workers=min(jobs or default_jobs(), len(items)))
     try:
         return list(pool.map(fn, items))

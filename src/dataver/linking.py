@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import stat
-import uuid
 
 from dataver.errors import LinkError
 
@@ -22,7 +21,7 @@ _TMP_NAME = re.compile(r"\.[0-9a-f]{8}\.dvtmp$")
 
 def tmp_path_for(dest: str) -> str:
     """The temp name a link is made under before it is renamed to ``dest``."""
-    return f"{dest}.{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}"
+    return f"{dest}.{os.urandom(4).hex()}{_TMP_SUFFIX}"
 
 
 def is_link_tmp(name: str) -> bool:

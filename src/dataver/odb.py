@@ -10,7 +10,6 @@ import hashlib
 import os
 import re
 import stat
-import uuid
 from typing import Iterable, Iterator
 
 from dataver.errors import CorruptObjectError, UserError
@@ -22,7 +21,7 @@ _LIST_AT_LEAST = 256  # from this many oids on, existing() lists directories ins
 
 
 def _tmp_name(path: str) -> str:
-    return f"{path}.{uuid.uuid4().hex[:12]}.tmp"
+    return f"{path}.{os.urandom(6).hex()}.tmp"
 
 
 class ObjectStore:

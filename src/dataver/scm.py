@@ -3,10 +3,13 @@ reading history (revisions, files at a revision, branch/tag/commit lists)."""
 from __future__ import annotations
 
 import os
-import subprocess
 
 from dataver.atomic import write_text_atomic
 from dataver.errors import ScmError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
 
 
 def find_git_root(start: str) -> str | None:
@@ -28,6 +31,8 @@ class Git:
         self.root = root
 
     def run(self, *args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
+        import subprocess  # lazy: commands that never call git start faster
+
         try:
             proc = subprocess.run(
                 ["git", *args], cwd=self.root, capture_output=True, input=input, check=False
