@@ -60,6 +60,7 @@ class Sample:
     seconds: float
     rss_mb: float
     rc: int
+    cpu_s: float = 0.0  # user + system CPU time: less disturbed by other load than wall time
 
 
 @dataclass
@@ -83,7 +84,7 @@ def timed(cmd: list[str], cwd: str, env: dict, log: str) -> Sample:
         _pid, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
-    return Sample(elapsed, usage.ru_maxrss / 1024, proc.returncode)
+    return Sample(elapsed, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime)
 
 
 def sh(script: str) -> list[str]:
@@ -271,16 +272,19 @@ def summarize(results: Results) -> list[dict]:
         for runner, samples in runs.items():
             row[f"{runner}_s"] = statistics.median(s.seconds for s in samples)
             row[f"{runner}_rss_mb"] = max(s.rss_mb for s in samples)
+            row[f"{runner}_cpu_s"] = statistics.median(s.cpu_s for s in samples)
         dv, dvc, base = row.get("dataver_s"), row.get("dvc_s"), row.get("baseline_s")
         row["ratio_dvc"] = dv / dvc if dv is not None and dvc else None
         row["ratio_baseline"] = dv / base if dv is not None and base else None
+        dv_cpu, dvc_cpu = row.get("dataver_cpu_s"), row.get("dvc_cpu_s")
+        row["cpu_ratio_dvc"] = dv_cpu / dvc_cpu if dv_cpu is not None and dvc_cpu else None
         rows.append(row)
     return rows
 
 
 def render(rows: list[dict], args: argparse.Namespace) -> str:
     head = ["step", "dataver s", "dvc s", "dv/dvc", "target", "machine s", "dv/machine",
-            "dv MB", "dvc MB"]
+            "cpu dv/dvc", "dv MB", "dvc MB"]
     lines = [head]
 
     def num(value, fmt):
@@ -288,13 +292,13 @@ def render(rows: list[dict], args: argparse.Namespace) -> str:
 
     for row in rows:
         if "skipped" in row:
-            lines.append([row["step"], "n/a", "n/a", "n/a", "", "", "", "", ""])
+            lines.append([row["step"], "n/a", "n/a", "n/a"] + [""] * (len(head) - 4))
             continue
         ok = row["ratio_dvc"] is not None and row["target"] is not None and row["ratio_dvc"] <= row["target"]
         lines.append([
             row["step"], num(row.get("dataver_s"), ".3f"), num(row.get("dvc_s"), ".3f"),
             num(row["ratio_dvc"], ".2f"), (num(row["target"], ".2f") + (" ok" if ok else "")) if row["target"] else "",
-            num(row.get("baseline_s"), ".3f"), num(row["ratio_baseline"], ".1f"),
+            num(row.get("baseline_s"), ".3f"), num(row["ratio_baseline"], ".1f"), num(row["cpu_ratio_dvc"], ".2f"),
             num(row.get("dataver_rss_mb"), ".0f"), num(row.get("dvc_rss_mb"), ".0f"),
         ])
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
