@@ -76,8 +76,91 @@ def symlink(src: str, dst: str) -> None:
 
 
 def copy(src: str, dst: str) -> None:
-    # sendfile / copy_file_range on Linux; the new file gets 0o666 & ~umask, like DVC's copies.
-    shutil.copyfile(src, dst)
+    """Copy ``src`` to the new file ``dst`` in the kernel (copy_file_range); the new file gets
+    0o666 & ~umask, like DVC's copies."""
+    sfd = os.open(src, os.O_RDONLY)
+    try:
+        dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            copy_fd(sfd, dfd)
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(sfd)
+
+
+_COPY_CHUNK = 1 << 30
+_NO_COPY_FILE_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM}
+
+
+def copy_fd(src_fd: int, dst_fd: int) -> None:
+    """Copy everything from ``src_fd`` (at offset 0) to the empty ``dst_fd``."""
+    if hasattr(os, "copy_file_range"):
+        try:
+            while os.copy_file_range(src_fd, dst_fd, _COPY_CHUNK):
+                pass
+            return
+        except OSError as exc:
+            if exc.errno not in _NO_COPY_FILE_RANGE:
+                raise
+            os.lseek(src_fd, 0, os.SEEK_SET)  # start over with plain reads and writes
+            os.lseek(dst_fd, 0, os.SEEK_SET)
+            os.ftruncate(dst_fd, 0)
+    while True:
+        data = os.read(src_fd, 1 << 20)
+        if not data:
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(dst_fd, view):]
+
+
+class _TmpFile:
+    """O_TMPFILE support: a file written without a name and linked into place once complete, so
+    neither a crash nor an error leaves a partial file or a stray temp file behind (Linux)."""
+
+    proc_fd: int | None = None
+    usable = hasattr(os, "O_TMPFILE")
+
+    @classmethod
+    def copy_into_place(cls, src: str, dest: str, isexec: bool) -> bool:
+        """Copy ``src`` to ``dest`` atomically; False if the platform or file system can't."""
+        if not cls.usable:
+            return False
+        try:
+            if cls.proc_fd is None:
+                cls.proc_fd = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+            dfd = os.open(os.path.dirname(dest) or ".", os.O_TMPFILE | os.O_WRONLY, 0o666)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.EACCES) and cls.proc_fd is not None:
+                raise  # the destination directory itself is the problem
+            cls.usable = False  # no /proc, or a file system without O_TMPFILE
+            return False
+        try:
+            sfd = os.open(src, os.O_RDONLY)
+            try:
+                copy_fd(sfd, dfd)
+            finally:
+                os.close(sfd)
+            if isexec:
+                os.fchmod(dfd, os.fstat(dfd).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+            cls._link(dfd, dest)
+        finally:
+            os.close(dfd)
+        return True
+
+    @classmethod
+    def _link(cls, fd: int, dest: str) -> None:
+        try:
+            os.link(str(fd), dest, src_dir_fd=cls.proc_fd, follow_symlinks=True)
+        except FileExistsError:  # replacing a file: link under a temp name, then rename over
+            tmp = tmp_path_for(dest)
+            os.link(str(fd), tmp, src_dir_fd=cls.proc_fd, follow_symlinks=True)
+            try:
+                os.replace(tmp, dest)
+            except BaseException:
+                _unlink_quiet(tmp)
+                raise
 
 
 LINKERS = {"reflink": reflink, "hardlink": hardlink, "symlink": symlink, "copy": copy}
@@ -99,6 +182,8 @@ class Linker:
 
     def link(self, cache_path: str, dest: str, isexec: bool = False) -> str:
         """Place ``cache_path`` at ``dest`` atomically; returns the link type used."""
+        if self._working == "copy" and _TmpFile.copy_into_place(cache_path, dest, isexec):
+            return "copy"
         tmp = tmp_path_for(dest)
         candidates = [self._working] if self._working else self.types
         last_error: OSError | None = None

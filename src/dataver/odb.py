@@ -243,10 +243,10 @@ def _tmp_files(base: str) -> Iterator[str]:
 
 
 def _copy(src: str, dst: str) -> None:
-    # shutil.copyfile uses sendfile/copy_file_range on Linux; no metadata needed.
-    import shutil
+    # copy_file_range in the kernel, a few syscalls less than shutil.copyfile; no metadata needed.
+    from dataver.linking import copy
 
-    shutil.copyfile(src, dst)
+    copy(src, dst)
 
 
 def _unlink_quiet(path: str) -> None:
