@@ -51,6 +51,7 @@ STEPS = {
     "version": ("--version start-up", 0.3),
 }
 TOOLS = ("dataver", "dvc")
+DEFAULT_DATAVER = f"{shlex.quote(sys.executable)} -m dataver"
 
 
 @dataclass
@@ -110,10 +111,16 @@ class Bench:
         self.tools = ["dataver"] + ([] if args.no_dvc else ["dvc"])
         self.results = Results()
         self.source = os.path.join(self.work, "source")
+        if args.dataver == DEFAULT_DATAVER:  # compile this checkout's sources, as pip would
+            subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "src")],
+                           env=self.env, check=True, stdout=subprocess.DEVNULL)
         self.has_diff = self._dataver_has_diff()
 
     def _env(self) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_"))}
+        # PYTHONDONTWRITEBYTECODE would make every dataver run compile its sources again, which
+        # an installed package never does (DVC's site-packages hold compiled files).
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("GIT_", "DVC_")) and k != "PYTHONDONTWRITEBYTECODE"}
         home = os.path.join(self.work, "home")
         os.makedirs(home, exist_ok=True)
         with open(os.path.join(home, ".gitconfig"), "w") as fobj:
@@ -324,7 +331,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--file-kb", type=int, default=32, help="size of each small file in KiB (default 32)")
     parser.add_argument("--large-mb", type=int, default=100, help="size of the large file in MiB, 0 for none")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the table shows medians (default 3)")
-    parser.add_argument("--dataver", default=f"{shlex.quote(sys.executable)} -m dataver",
+    parser.add_argument("--dataver", default=DEFAULT_DATAVER,
                         help="command that runs dataver (default: this Python with -m dataver, "
                              "using this checkout's src/)")
     parser.add_argument("--dvc", default=default_dvc, help="command that runs DVC")
