@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 
 from dataver.cli.main import common
 
@@ -22,6 +20,8 @@ def register(sub) -> None:
 
 
 def _git(root: str, *args: str) -> str:
+    import subprocess  # here, not at the top: every command imports this module to build its parser
+
     env = dict(os.environ, GIT_AUTHOR_NAME="dataver demo", GIT_AUTHOR_EMAIL="demo@example.com",
                GIT_COMMITTER_NAME="dataver demo", GIT_COMMITTER_EMAIL="demo@example.com")
     proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env, check=True)
@@ -43,6 +43,8 @@ def _summary(root: str) -> tuple[int, int, str]:
 
 
 def run(args) -> int:
+    import shutil
+
     from dataver.repo import Repo
     from dataver.sampledata import make_cv_dataset, write_coco
 
@@ -102,6 +104,8 @@ def run(args) -> int:
 
 def _share(root: str, v2) -> bool:
     """Push to a local remote, clone the git repo elsewhere and restore the data with pull."""
+    import shutil
+
     from dataver.ops import remote_config
     from dataver.repo import Repo
 

@@ -27,7 +27,19 @@ def build_parser() -> argparse.ArgumentParser:
     import argparse
     import importlib
 
-    parser = argparse.ArgumentParser(
+    class Formatter(argparse.HelpFormatter):
+        # argparse's own width lookup imports shutil (and with it bz2 and lzma) for every
+        # argument added; the terminal width costs one syscall without it.
+        def __init__(self, prog: str, **kwargs) -> None:
+            kwargs.setdefault("width", _terminal_width() - 2)
+            super().__init__(prog, **kwargs)
+
+    class Parser(argparse.ArgumentParser):
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs.setdefault("formatter_class", Formatter)
+            super().__init__(*args, **kwargs)
+
+    parser = Parser(
         prog="dataver",
         description="Data version control for datasets and models, compatible with DVC 3.x.",
     )
@@ -35,10 +47,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--cd", metavar="DIR", help="run as if started in DIR")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(f"dataver.cli.{name}").register(sub)
     return parser
+
+
+def _terminal_width() -> int:
+    """$COLUMNS, else the terminal's width, else 80 (what shutil.get_terminal_size answers)."""
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def common(parser: argparse.ArgumentParser) -> None:
