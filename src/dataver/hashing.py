@@ -38,15 +38,35 @@ def md5_file(path: str | os.PathLike, name: str = MD5) -> str:
         with open(path, "rb") as fobj:
             _update_dos2unix(digest, fobj)
         return digest.hexdigest()
-    with open(path, "rb", buffering=0) as fobj:
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        while True:
-            n = fobj.readinto(buf)
-            if not n:
-                break
-            digest.update(view[:n])
+    buf = take_buffer()
+    try:
+        with open(path, "rb", buffering=0) as fobj:
+            view = memoryview(buf)
+            while True:
+                n = fobj.readinto(buf)
+                if not n:
+                    break
+                digest.update(view[:n])
+    finally:
+        give_buffer(buf)
     return digest.hexdigest()
+
+
+# Read buffers are reused: a fresh 1 MiB bytearray is zero-filled on creation, which costs more
+# than hashing a 32 KB file. list.pop/append are atomic, so worker threads can share the pool.
+_BUFFERS: list[bytearray] = []
+
+
+def take_buffer() -> bytearray:
+    """A CHUNK-sized buffer for streaming a file; hand it back with :func:`give_buffer`."""
+    try:
+        return _BUFFERS.pop()
+    except IndexError:
+        return bytearray(CHUNK)
+
+
+def give_buffer(buf: bytearray) -> None:
+    _BUFFERS.append(buf)
 
 
 def _update_dos2unix(digest, fobj) -> None:

@@ -13,7 +13,7 @@ import stat
 from typing import Iterable, Iterator
 
 from dataver.errors import CorruptObjectError, UserError
-from dataver.hashing import LEGACY, MD5, md5_file
+from dataver.hashing import LEGACY, MD5, give_buffer, md5_file, take_buffer
 from dataver.manifest import Manifest, is_dir_oid
 
 READONLY = 0o444
@@ -103,9 +103,9 @@ class ObjectStore:
         digest = hashlib.md5()
         tmp = _tmp_name(os.path.join(self.root, "files", "md5", "incoming"))
         self._ensure_parent(tmp)
+        buf = take_buffer()
         try:
             with open(src, "rb", buffering=0) as fin, open(tmp, "wb", buffering=0) as fout:
-                buf = bytearray(1 << 20)
                 view = memoryview(buf)
                 while True:
                     n = fin.readinto(buf)
@@ -124,6 +124,8 @@ class ObjectStore:
         except BaseException:
             _unlink_quiet(tmp)
             raise
+        finally:
+            give_buffer(buf)
 
     def add_file(self, src: str, oid: str, hash_name: str = MD5, link=None) -> str:
         """Store the file ``src`` whose content hashes to ``oid``; no-op when present.
