@@ -115,52 +115,66 @@ def copy_fd(src_fd: int, dst_fd: int) -> None:
             view = view[os.write(dst_fd, view):]
 
 
-class _TmpFile:
-    """O_TMPFILE support: a file written without a name and linked into place once complete, so
-    neither a crash nor an error leaves a partial file or a stray temp file behind (Linux)."""
+class _Unnamed:
+    """O_TMPFILE support (Linux): a file written without a name and linked into place once
+    complete, so neither a crash nor an error leaves a partial or a stray temp file behind."""
 
     proc_fd: int | None = None
     usable = hasattr(os, "O_TMPFILE")
 
-    @classmethod
-    def copy_into_place(cls, src: str, dest: str, isexec: bool) -> bool:
-        """Copy ``src`` to ``dest`` atomically; False if the platform or file system can't."""
-        if not cls.usable:
-            return False
-        try:
-            if cls.proc_fd is None:
-                cls.proc_fd = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
-            dfd = os.open(os.path.dirname(dest) or ".", os.O_TMPFILE | os.O_WRONLY, 0o666)
-        except OSError as exc:
-            if exc.errno in (errno.ENOENT, errno.EACCES) and cls.proc_fd is not None:
-                raise  # the destination directory itself is the problem
-            cls.usable = False  # no /proc, or a file system without O_TMPFILE
-            return False
-        try:
-            sfd = os.open(src, os.O_RDONLY)
-            try:
-                copy_fd(sfd, dfd)
-            finally:
-                os.close(sfd)
-            if isexec:
-                os.fchmod(dfd, os.fstat(dfd).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-            cls._link(dfd, dest)
-        finally:
-            os.close(dfd)
-        return True
 
-    @classmethod
-    def _link(cls, fd: int, dest: str) -> None:
+def open_unnamed(directory: str, mode: int = 0o666) -> int | None:
+    """A write-only fd for a new file without a name in ``directory``; None where unsupported
+    (then write a temp file and rename it)."""
+    if not _Unnamed.usable:
+        return None
+    try:
+        if _Unnamed.proc_fd is None:
+            _Unnamed.proc_fd = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+        return os.open(directory or ".", os.O_TMPFILE | os.O_WRONLY, mode)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.EACCES, errno.ENOTDIR) and _Unnamed.proc_fd is not None:
+            raise  # the directory itself is the problem
+        _Unnamed.usable = False  # no /proc, or a file system without O_TMPFILE
+        return None
+
+
+def link_unnamed(fd: int, dest: str, replace: bool = True) -> bool:
+    """Give the unnamed file ``fd`` the name ``dest``. An existing ``dest`` is replaced
+    atomically, or with ``replace=False`` left alone (returns False)."""
+    try:
+        os.link(str(fd), dest, src_dir_fd=_Unnamed.proc_fd, follow_symlinks=True)
+        return True
+    except FileExistsError:
+        if not replace:
+            return False
+    tmp = tmp_path_for(dest)
+    os.link(str(fd), tmp, src_dir_fd=_Unnamed.proc_fd, follow_symlinks=True)
+    try:
+        os.replace(tmp, dest)
+    except BaseException:
+        _unlink_quiet(tmp)
+        raise
+    return True
+
+
+def _copy_into_place(src: str, dest: str, isexec: bool) -> bool:
+    """Copy ``src`` to ``dest`` through an unnamed file; False if the platform can't."""
+    dfd = open_unnamed(os.path.dirname(dest))
+    if dfd is None:
+        return False
+    try:
+        sfd = os.open(src, os.O_RDONLY)
         try:
-            os.link(str(fd), dest, src_dir_fd=cls.proc_fd, follow_symlinks=True)
-        except FileExistsError:  # replacing a file: link under a temp name, then rename over
-            tmp = tmp_path_for(dest)
-            os.link(str(fd), tmp, src_dir_fd=cls.proc_fd, follow_symlinks=True)
-            try:
-                os.replace(tmp, dest)
-            except BaseException:
-                _unlink_quiet(tmp)
-                raise
+            copy_fd(sfd, dfd)
+        finally:
+            os.close(sfd)
+        if isexec:
+            os.fchmod(dfd, os.fstat(dfd).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        link_unnamed(dfd, dest)
+    finally:
+        os.close(dfd)
+    return True
 
 
 LINKERS = {"reflink": reflink, "hardlink": hardlink, "symlink": symlink, "copy": copy}
@@ -182,7 +196,7 @@ class Linker:
 
     def link(self, cache_path: str, dest: str, isexec: bool = False) -> str:
         """Place ``cache_path`` at ``dest`` atomically; returns the link type used."""
-        if self._working == "copy" and _TmpFile.copy_into_place(cache_path, dest, isexec):
+        if self._working == "copy" and _copy_into_place(cache_path, dest, isexec):
             return "copy"
         tmp = tmp_path_for(dest)
         candidates = [self._working] if self._working else self.types

@@ -66,7 +66,9 @@ class ObjectStore:
         return found
 
     def _ensure_parent(self, path: str) -> None:
-        parent = os.path.dirname(path)
+        self._ensure_dir(os.path.dirname(path))
+
+    def _ensure_dir(self, parent: str) -> None:
         if parent not in self._made_dirs:
             os.makedirs(parent, exist_ok=True)
             if self.shared:
@@ -99,21 +101,36 @@ class ObjectStore:
         return oid
 
     def add_file_hashing(self, src: str) -> str:
-        """Copy ``src`` into the store while hashing it (each byte read once); returns the oid."""
-        digest = hashlib.md5()
-        tmp = _tmp_name(os.path.join(self.root, "files", "md5", "incoming"))
-        self._ensure_parent(tmp)
-        buf = take_buffer()
+        """Copy ``src`` into the store while hashing it (each byte read once); returns the oid.
+
+        The copy is written as an unnamed file where the OS allows (nothing to clean up after a
+        crash) and linked under its name only when complete; else through a temp name.
+        """
+        from dataver.linking import link_unnamed, open_unnamed
+
+        incoming = os.path.join(self.root, "files", "md5")
+        self._ensure_dir(incoming)
+        fd = open_unnamed(incoming, READONLY)
+        if fd is None:
+            return self._add_file_hashing_tmp(src)
         try:
-            with open(src, "rb", buffering=0) as fin, open(tmp, "wb", buffering=0) as fout:
-                view = memoryview(buf)
-                while True:
-                    n = fin.readinto(buf)
-                    if not n:
-                        break
-                    digest.update(view[:n])
-                    fout.write(view[:n])
-            oid = digest.hexdigest()
+            oid = _hash_copy(src, fd)
+            os.fchmod(fd, READONLY)  # exactly 0444, whatever the umask
+            dest = self.path(oid)
+            self._ensure_parent(dest)
+            link_unnamed(fd, dest, replace=False)  # already there: same content, keep it
+        finally:
+            os.close(fd)
+        return oid
+
+    def _add_file_hashing_tmp(self, src: str) -> str:
+        tmp = _tmp_name(os.path.join(self.root, "files", "md5", "incoming"))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            try:
+                oid = _hash_copy(src, fd)
+            finally:
+                os.close(fd)
             dest = self.path(oid)
             if os.path.exists(dest):
                 os.unlink(tmp)
@@ -124,8 +141,6 @@ class ObjectStore:
         except BaseException:
             _unlink_quiet(tmp)
             raise
-        finally:
-            give_buffer(buf)
 
     def add_file(self, src: str, oid: str, hash_name: str = MD5, link=None) -> str:
         """Store the file ``src`` whose content hashes to ``oid``; no-op when present.
@@ -242,6 +257,26 @@ def _tmp_files(base: str) -> Iterator[str]:
             yield path
         elif len(name) == 2 and os.path.isdir(path):
             yield from (os.path.join(path, n) for n in os.listdir(path) if _TMP_NAME.search(n))
+
+
+def _hash_copy(src: str, fd: int) -> str:
+    """Copy the file ``src`` to ``fd`` and return its md5, reading each byte once."""
+    digest = hashlib.md5()
+    buf = take_buffer()
+    try:
+        with open(src, "rb", buffering=0) as fin:
+            view = memoryview(buf)
+            while True:
+                n = fin.readinto(buf)
+                if not n:
+                    break
+                digest.update(view[:n])
+                done = 0
+                while done < n:
+                    done += os.write(fd, view[done:n])
+    finally:
+        give_buffer(buf)
+    return digest.hexdigest()
 
 
 def _copy(src: str, dst: str) -> None:

@@ -32,3 +32,23 @@ def test_existing_reports_exactly_the_stored_objects(tmp_path, count, hash_name)
     assert odb.existing(stored | absent, hash_name) == stored
     assert odb.existing([], hash_name) == set()
     assert odb.existing(absent, hash_name) == set()
+
+
+def test_add_file_hashing_stores_read_only_objects_and_leaves_nothing_else(tmp_path):
+    odb = ObjectStore(str(tmp_path / "cache"))
+    src = tmp_path / "src.bin"
+    data = os.urandom(3 * 1024 * 1024 + 5)  # more than one read buffer
+    src.write_bytes(data)
+    old_umask = os.umask(0o077)
+    try:
+        oid = odb.add_file_hashing(str(src))
+        assert odb.add_file_hashing(str(src)) == oid  # stored once
+    finally:
+        os.umask(old_umask)
+    assert oid == hashlib.md5(data).hexdigest()
+    path = odb.path(oid)
+    with open(path, "rb") as fobj:
+        assert fobj.read() == data
+    assert os.stat(path).st_mode & 0o777 == 0o444
+    files = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "cache") for f in fs]
+    assert files == [path]  # no temp file left behind
