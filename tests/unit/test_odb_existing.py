@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from dataver import linking
 from dataver.hashing import LEGACY, MD5
 from dataver.odb import ObjectStore
 
@@ -34,7 +35,10 @@ def test_existing_reports_exactly_the_stored_objects(tmp_path, count, hash_name)
     assert odb.existing(absent, hash_name) == set()
 
 
-def test_add_file_hashing_stores_read_only_objects_and_leaves_nothing_else(tmp_path):
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_add_file_hashing_stores_read_only_objects_and_leaves_nothing_else(tmp_path, monkeypatch, unnamed):
+    if not unnamed:  # the temp-name path taken where O_TMPFILE is unavailable
+        monkeypatch.setattr(linking._Unnamed, "usable", False)
     odb = ObjectStore(str(tmp_path / "cache"))
     src = tmp_path / "src.bin"
     data = os.urandom(3 * 1024 * 1024 + 5)  # more than one read buffer
