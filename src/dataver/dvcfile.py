@@ -106,11 +106,25 @@ def load(path: str) -> DvcFile:
 def read(path: str) -> DvcFile:
     """Parse the `.dvc` file at ``path`` for reading only: plain files skip ruamel.yaml (its
     import alone costs more than a no-op status). Use :func:`load` to edit and save."""
+    return reads(_read_text(path), path)
+
+
+def reads(text: str | bytes, path: str) -> DvcFile:
+    """:func:`loads` for reading only (content from git history, say), fast for plain files."""
     from dataver.dvcfile_fast import parse_simple
 
-    text = _read_text(path)
+    text = _decode(text, path)
     data = parse_simple(text)
     return _build(path, data) if data is not None else loads(text, path)
+
+
+def _decode(text: str | bytes, path: str) -> str:
+    if isinstance(text, bytes):
+        try:
+            return text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _bad(path, "not valid UTF-8") from None
+    return text
 
 
 def _read_text(path: str) -> str:
@@ -125,11 +139,7 @@ def loads(text: str | bytes, path: str) -> DvcFile:
     """Parse `.dvc` file content (from git history, say); ``path`` is where it lives (absolute)."""
     from ruamel.yaml import YAMLError
 
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _bad(path, "not valid UTF-8") from None
+    text = _decode(text, path)
     try:
         data = _yaml().load(text)
     except YAMLError as exc:

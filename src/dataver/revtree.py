@@ -48,7 +48,7 @@ class RevTree:
         """Parse the given root-relative `.dvc` files with one `git cat-file --batch` call."""
         objs = [self.entries[p][1] for p in paths]
         blobs = self.git.read_blobs(objs)
-        return [dvcfile.loads(blobs[obj], self.abspath(p)) for p, obj in zip(paths, objs)]
+        return [dvcfile.reads(blobs[obj], self.abspath(p)) for p, obj in zip(paths, objs)]
 
     def tracked(self):
         """Every output declared at this revision, as :class:`dataver.repo.Tracked`."""
