@@ -38,6 +38,13 @@ def md5_file(path: str | os.PathLike, name: str = MD5) -> str:
         with open(path, "rb") as fobj:
             _update_dos2unix(digest, fobj)
         return digest.hexdigest()
+    return md5_stream(path)
+
+
+def md5_stream(path: str | os.PathLike, out_fd: int | None = None) -> str:
+    """md5 of the raw bytes of ``path``; with ``out_fd``, every byte is also written there (a
+    copy that reads the file once)."""
+    digest = hashlib.md5()
     buf = take_buffer()
     try:
         with open(path, "rb", buffering=0) as fobj:
@@ -47,6 +54,9 @@ def md5_file(path: str | os.PathLike, name: str = MD5) -> str:
                 if not n:
                     break
                 digest.update(view[:n])
+                done = 0
+                while out_fd is not None and done < n:
+                    done += os.write(out_fd, view[done:n])
     finally:
         give_buffer(buf)
     return digest.hexdigest()

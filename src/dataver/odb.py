@@ -13,7 +13,7 @@ import stat
 from typing import Iterable, Iterator
 
 from dataver.errors import CorruptObjectError, UserError
-from dataver.hashing import LEGACY, MD5, give_buffer, md5_file, take_buffer
+from dataver.hashing import LEGACY, MD5, md5_file, md5_stream
 from dataver.manifest import Manifest, is_dir_oid
 
 READONLY = 0o444
@@ -114,7 +114,7 @@ class ObjectStore:
         if fd is None:
             return self._add_file_hashing_tmp(src)
         try:
-            oid = _hash_copy(src, fd)
+            oid = md5_stream(src, fd)
             os.fchmod(fd, READONLY)  # exactly 0444, whatever the umask
             dest = self.path(oid)
             self._ensure_parent(dest)
@@ -128,7 +128,7 @@ class ObjectStore:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             try:
-                oid = _hash_copy(src, fd)
+                oid = md5_stream(src, fd)
             finally:
                 os.close(fd)
             dest = self.path(oid)
@@ -257,26 +257,6 @@ def _tmp_files(base: str) -> Iterator[str]:
             yield path
         elif len(name) == 2 and os.path.isdir(path):
             yield from (os.path.join(path, n) for n in os.listdir(path) if _TMP_NAME.search(n))
-
-
-def _hash_copy(src: str, fd: int) -> str:
-    """Copy the file ``src`` to ``fd`` and return its md5, reading each byte once."""
-    digest = hashlib.md5()
-    buf = take_buffer()
-    try:
-        with open(src, "rb", buffering=0) as fin:
-            view = memoryview(buf)
-            while True:
-                n = fin.readinto(buf)
-                if not n:
-                    break
-                digest.update(view[:n])
-                done = 0
-                while done < n:
-                    done += os.write(fd, view[done:n])
-    finally:
-        give_buffer(buf)
-    return digest.hexdigest()
 
 
 def _copy(src: str, dst: str) -> None:
