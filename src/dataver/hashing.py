@@ -106,9 +106,23 @@ def parallel_map(fn: Callable, items: list, jobs: int | None = None) -> list:
         return [fn(x) for x in items]
     from concurrent.futures import ThreadPoolExecutor  # lazy: it drags in logging
 
-    pool = ThreadPoolExecutor(max_workers=min(jobs or default_jobs(), len(items)))
+    from collections import deque
+
+    workers = min(jobs or default_jobs(), len(items))
+    pool = ThreadPoolExecutor(max_workers=workers)
+    # A bounded window of futures, not one per item up front (pool.map): 200,000 pending
+    # futures would hold hundreds of MB.
+    window = max(64, workers * 16)
+    pending: deque = deque()
+    results = []
     try:
-        return list(pool.map(fn, items))
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= window:
+                results.append(pending.popleft().result())
+        while pending:
+            results.append(pending.popleft().result())
+        return results
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

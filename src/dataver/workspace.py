@@ -74,7 +74,7 @@ def _ancestors(rel_dir: str) -> list[str]:
     return ["/".join(parts[:i]) for i in range(len(parts) + 1)]
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a scan of 200,000 files holds one per file
 class FileEntry:
     relpath: str  # relative to the scanned directory, "/"-separated
     abspath: str
