@@ -351,12 +351,17 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args)
     try:
         results = bench.run()
+        report(results, args)  # before the (slow) clean-up
     finally:
         if not args.keep:
             subprocess.run(["chmod", "-R", "u+w", bench.work], check=False)
             shutil.rmtree(bench.work, ignore_errors=True)
+    return 0
+
+
+def report(results: Results, args: argparse.Namespace) -> None:
     rows = summarize(results)
-    print(render(rows, args))
+    print(render(rows, args), flush=True)
     if args.json:
         doc = {"files": args.files, "file_kb": args.file_kb, "large_mb": args.large_mb,
                "rounds": args.rounds, "cores": os.cpu_count(), "load": os.getloadavg(),
@@ -370,7 +375,6 @@ def main(argv: list[str] | None = None) -> int:
         else:
             with open(args.json, "w") as fobj:
                 fobj.write(text + "\n")
-    return 0
 
 
 if __name__ == "__main__":
