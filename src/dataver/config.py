@@ -20,9 +20,9 @@ _BOOL_KEYS = {
 }
 _KNOWN = {
     "core": {"remote", "autostage", "no_scm", "check_update", "analytics", "hardlink_lock",
-             "interactive", "site_cache_dir", "experiments"},
+             "interactive", "site_cache_dir", "experiments", "checksum_jobs", "machine"},
     "cache": {"dir", "type", "shared", "protected", "slow_link_warning", "verify", "local",
-              "ssh", "s3", "gs", "hdfs", "azure"},
+              "ssh", "s3", "gs", "hdfs", "webhdfs", "azure"},
 }
 _PATH_KEYS = {("cache", "dir")}
 
@@ -220,11 +220,57 @@ class ConfigFile:
         self.conf.rename(name, _section_name(new))
 
     def save(self) -> None:
-        """Write atomically (temp file + rename)."""
+        """Write atomically (temp file + rename) exactly as DVC writes a config it edited: the
+        data only (comments dropped), 4-space indented, plain sections first, then ``remote``,
+        ``machine`` and ``db`` ones. An emptied config is a lone newline, as DVC leaves it."""
+        from configobj import ConfigObj
+
+        out = ConfigObj(encoding="utf-8")
+        out.indent_type = "    "
+        for key in self.conf.scalars:
+            out[key] = self.conf[key]
+        for name in sorted(self.conf.sections, key=_section_rank):
+            out[name] = self.conf[name].dict()
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         tmp = self.path + ".tmp"
         with open(tmp, "wb") as fobj:
-            if len(self.conf):  # configobj writes a lone newline for an empty config; DVC none
-                self.conf.indent_type = "    "  # DVC always writes keys indented by 4 spaces
-                self.conf.write(fobj)
+            out.write(fobj)
         os.replace(tmp, self.path)
+
+
+def _section_rank(name: str) -> int:
+    for rank, kind in enumerate(NAMED_SECTIONS, start=1):
+        if re.match(rf'^\s*{kind}\s+"', name):
+            return rank
+    return 0
+
+
+# Sections `dvc config` accepts, besides the named ones (``remote "x"``, ``machine "x"``, ``db "x"``).
+PLAIN_SECTIONS = ("core", "cache", "state", "index", "feature", "plots", "exp", "parsing", "hydra",
+                  "studio")
+NAMED_SECTIONS = ("remote", "machine", "db")
+# Options holding local paths: relative values are relative to the config file's directory.
+PATH_OPTIONS = {
+    "cache": {"dir"},
+    "remote": {"url", "gdrive_user_credentials_file", "gdrive_service_account_json_file_path",
+               "credentialpath", "configpath", "keyfile", "cert_path", "key_path"},
+    "machine": {"startup_script", "setup_script"},
+}
+
+
+def check_option(section: str, key: str, value: Any, where: str | None = None) -> None:
+    """Validate one value about to be written (``section`` is ``core``, ``remote:NAME``, ...);
+    raises ConfigError the way DVC's schema refuses it."""
+    if section in _KNOWN and key not in _KNOWN[section]:
+        raise ConfigError(f"unknown option '{section}.{key}'", path=where,
+                          hint="see `dataver config --help` for the known options")
+    if key in _BOOL_KEYS.get(section, ()) and str(value).strip().lower() not in ("true", "false"):
+        raise ConfigError(f"'{section}.{key}' must be true or false, not {value!r}", path=where)
+    if (section, key) == ("cache", "type"):
+        items = value if isinstance(value, list) else str(value).split(",")
+        bad = [item.strip() for item in items if item.strip() not in LINK_TYPES]
+        if bad:
+            raise ConfigError(f"unsupported cache.type {', '.join(bad)}", path=where,
+                              hint="use " + ", ".join(LINK_TYPES))
+    if (section, key) == ("cache", "shared") and str(value).lower() != "group":
+        raise ConfigError(f"cache.shared must be 'group', not {value!r}", path=where)

@@ -70,9 +70,10 @@ class ObjectStore:
 
     def _ensure_dir(self, parent: str) -> None:
         if parent not in self._made_dirs:
-            os.makedirs(parent, exist_ok=True)
             if self.shared:
-                os.chmod(parent, 0o775)
+                _makedirs_shared(parent)
+            else:
+                os.makedirs(parent, exist_ok=True)
             self._made_dirs.add(parent)
 
     # --- writing -----------------------------------------------------------------
@@ -257,6 +258,21 @@ def _tmp_files(base: str) -> Iterator[str]:
             yield path
         elif len(name) == 2 and os.path.isdir(path):
             yield from (os.path.join(path, n) for n in os.listdir(path) if _TMP_NAME.search(n))
+
+
+def _makedirs_shared(path: str) -> None:
+    """Create ``path`` and missing parents group-writable with setgid (0o2775), as DVC does for
+    ``cache.shared = group``, so every member of the group can add objects."""
+    missing = []
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            continue
+        os.chmod(directory, 0o2775)
 
 
 def _copy(src: str, dst: str) -> None:

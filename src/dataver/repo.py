@@ -310,3 +310,27 @@ class Repo:
         from dataver.ops.install import install
 
         return install(self)
+
+    def remove(self, targets, **kwargs):
+        """Stop tracking `.dvc` files' outputs; see :func:`dataver.ops.remove.remove`."""
+        from dataver.ops.remove import remove
+
+        return remove(self, targets, **kwargs)
+
+    def move(self, src, dst):
+        """Rename an output and its `.dvc` file; see :func:`dataver.ops.move.move`."""
+        from dataver.ops.move import move
+
+        return move(self, src, dst)
+
+    def unprotect(self, targets):
+        """Make linked outputs writable copies; see :func:`dataver.ops.unprotect.unprotect`."""
+        from dataver.ops.unprotect import unprotect
+
+        return unprotect(self, targets)
+
+    def check_ignore(self, targets):
+        """Which `.dvcignore` pattern matches each target; see :mod:`dataver.ops.check_ignore`."""
+        from dataver.ops.check_ignore import check_ignore
+
+        return check_ignore(self, targets)

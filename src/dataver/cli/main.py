@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "init", "add", "status", "checkout", "demo",
     "remote", "sync", "gc",
     "diff", "history", "install",
+    "data", "config", "misc",
 ]
 
 

@@ -25,10 +25,12 @@ def init(repo_cls, root: str, no_scm: bool = False, force: bool = False):
             raise UserError(f"'{dvc_dir}' already exists", hint="use -f to reinitialise")
         shutil.rmtree(dvc_dir)
     os.makedirs(os.path.join(dvc_dir, "tmp"))
-    conf = ConfigFile(os.path.join(dvc_dir, "config"))
     if no_scm:
+        conf = ConfigFile(os.path.join(dvc_dir, "config"))
         conf.set("core", "no_scm", "True")
-    conf.save()
+        conf.save()
+    else:  # DVC creates an empty file (0 bytes); an edited-then-emptied one is "\n"
+        open(os.path.join(dvc_dir, "config"), "wb").close()
     ignore_path = os.path.join(root, DVCIGNORE)
     if not os.path.exists(ignore_path):
         with open(ignore_path, "w", encoding="utf-8") as fobj:

@@ -1,0 +1,113 @@
+"""`dataver config` and `dataver cache dir`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from dataver.cli.main import common
+from dataver.errors import UserError
+
+
+def _levels(parser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    for flag, level, text in (("--global", "global", "use the global config (~/.config/dvc/config)"),
+                              ("--system", "system", "use the system config"),
+                              ("--project", "repo", "use the project config (.dvc/config)"),
+                              ("--local", "local", "use the local config (.dvc/config.local)")):
+        group.add_argument(flag, dest="level", action="store_const", const=level, help=text)
+    parser.set_defaults(level=None)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("config", help="get or set config options",
+                       description="Get (NAME), set (NAME VALUE) or unset (--unset NAME) an option, "
+                                   "or list them (-l). NAME is section.option or remote.NAME.option. "
+                                   "Writes .dvc/config unless a level is given; reads all levels, "
+                                   "later ones winning (system, global, project, local).")
+    common(p)
+    _levels(p)
+    p.add_argument("-u", "--unset", action="store_true", help="remove the option")
+    p.add_argument("name", nargs="?", metavar="NAME", help="section.option or remote.NAME.option")
+    p.add_argument("value", nargs="?", metavar="VALUE", help="value to set")
+    p.add_argument("-l", "--list", action="store_true", help="list every option that is set")
+    p.add_argument("--show-origin", action="store_true", help="show the file each value comes from")
+    p.set_defaults(func=run_config)
+
+    c = sub.add_parser("cache", help="manage cache settings",
+                       description="Manage cache settings. `dataver cache dir --help` for details.")
+    common(c)
+    csub = c.add_subparsers(dest="cache_command", metavar="COMMAND", required=True)
+    d = csub.add_parser("dir", help="get or set the cache directory",
+                        description="Print the cache directory, or set cache.dir to VALUE (a path "
+                                    "relative to the current directory is stored relative to the "
+                                    "config file), or --unset it.")
+    common(d)
+    _levels(d)
+    d.add_argument("-u", "--unset", action="store_true", help="remove cache.dir")
+    d.add_argument("value", nargs="?", metavar="VALUE", help="new cache directory")
+    d.set_defaults(func=run_cache_dir)
+
+
+def _dvc_dir() -> str | None:
+    from dataver.repo import DVC_DIR, Repo
+
+    root = Repo.find_root(os.getcwd())
+    return os.path.join(root, DVC_DIR) if root else None
+
+
+def run_config(args) -> int:
+    from dataver.ops import config as ops
+
+    if args.show_origin and (args.value is not None or args.unset):
+        raise UserError("--show-origin can't be used together with --unset or VALUE")
+    dvc_dir = _dvc_dir()
+    if args.list:
+        if args.name or args.value is not None or args.unset:
+            raise UserError("-l/--list can't be used together with --unset, NAME or VALUE")
+        for level, key, value in ops.list_options(dvc_dir, args.level):
+            print(f"{_origin(args, dvc_dir, level)}{key}={value}")
+        return 0
+    if args.name is None:
+        raise UserError("NAME is required", hint="see `dataver config --help`")
+    name = ops.parse_name(args.name)
+    if args.value is None and not args.unset:
+        found = ops.get_option(dvc_dir, name, args.level)
+        if found is not None:
+            print(f"{_origin(args, dvc_dir, found[1])}{found[0]}")
+        return 0
+    if args.unset:
+        ops.unset_option(dvc_dir, name, args.level)
+    else:
+        ops.set_option(dvc_dir, name, args.value, args.level)
+    if str(name) == "cache.type":
+        print("WARNING: You have changed the 'cache.type' option. This doesn't update any existing "
+              "workspace file links, but it can be done with:\n\tdataver checkout --relink",
+              file=sys.stderr)
+    return 0
+
+
+def _origin(args, dvc_dir: str | None, level: str) -> str:
+    """The ``FILE<TAB>`` prefix of --show-origin (repo files relative to the repo root)."""
+    from dataver.config import level_path
+
+    if not args.show_origin:
+        return ""
+    path = level_path(level, dvc_dir)
+    if level in ("repo", "local"):
+        path = os.path.relpath(path, os.path.dirname(dvc_dir))
+    return f"{path}\t"
+
+
+def run_cache_dir(args) -> int:
+    from dataver.ops import config as ops
+
+    dvc_dir = _dvc_dir()
+    name = ops.OptionName(None, "cache", "dir")
+    if args.unset:
+        ops.unset_option(dvc_dir, name, args.level)
+    elif args.value is not None:
+        ops.set_option(dvc_dir, name, args.value, args.level)
+    else:
+        print(ops.cache_dir(dvc_dir, args.level))
+    return 0
