@@ -194,6 +194,17 @@ class Linker:
             self._working is None and self.types[0] in ("hardlink", "symlink")
         )
 
+    def settle(self, cache_path: str, dest_dir: str) -> str:
+        """Find (once) the first configured link type that works from the cache to ``dest_dir``,
+        by linking ``cache_path`` to a temp name there; later links use it directly."""
+        if self._working is None:
+            probe = os.path.join(dest_dir, f".{uuid.uuid4().hex[:8]}.dvtmp")
+            try:
+                self.link(cache_path, probe)
+            finally:
+                _unlink_quiet(probe)
+        return self._working
+
     def link(self, cache_path: str, dest: str, isexec: bool = False) -> str:
         """Place ``cache_path`` at ``dest`` atomically; returns the link type used."""
         if self._working == "copy" and _copy_into_place(cache_path, dest, isexec):
@@ -206,6 +217,8 @@ class Linker:
                 LINKERS[kind](cache_path, tmp)
                 if isexec and kind in ("copy", "reflink"):
                     os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+                elif isexec:  # a link shares the cache object's mode: DVC makes it 0o544
+                    os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR)
                 os.replace(tmp, dest)
             except LinkUnsupported as exc:
                 last_error = exc

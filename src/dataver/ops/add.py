@@ -170,8 +170,7 @@ def _record(repo, path: str, dvc_path: str, no_commit: bool):
     else:
         oid, size = _add_file(repo, path, no_commit)
         nfiles, isexec = None, is_exec(path)
-    if not no_commit and repo.linker.protected:
-        # hardlink/symlink: the workspace should share the (read-only) cache copy.
+    if not no_commit and _links_to_cache(repo, oid, path):
         repo.materialize(path, oid, MD5, isexec, force=True, relink=True)
     return oid, size, nfiles, _write_dvcfile(dvc_path, path, oid, size, nfiles, isexec)
 
@@ -190,6 +189,13 @@ def _unchanged_legacy_out(repo, path: str, dvc_path: str, existing):
     if not repo.odb.exists(out.md5, LEGACY):
         return None
     return out if current_oid(repo, path, LEGACY, out.is_dir) == out.md5 else None
+
+
+def _links_to_cache(repo, oid: str, path: str) -> bool:
+    """Whether the first working cache.type is a hardlink/symlink: then, as in DVC, the added
+    workspace files are replaced by (read-only) links to their cache copies."""
+    kind = repo.linker.settle(repo.odb.path(oid), os.path.dirname(path))
+    return kind in ("hardlink", "symlink")
 
 
 def _add_file(repo, path: str, no_commit: bool) -> tuple[str, int]:

@@ -2,9 +2,9 @@
 
 If the `.dvc` file is named after the output (``data`` -> ``data.dvc``) it follows the output
 (``dst.dvc`` next to ``dst``); otherwise it stays and only its ``path`` changes. The `.gitignore`
-entry moves too. Changed (uncommitted) content is committed first, since DVC re-saves the output.
-With ``core.autostage`` the new `.dvc` file, the old one's deletion and the `.gitignore` files are
-staged.
+entry moves too. With ``core.autostage`` the new `.dvc` file, the old one's deletion and the
+`.gitignore` files are staged. The `.dvc` file keeps the recorded hash even if the data was changed (as DVC does): `status`
+then reports the moved output as modified until it is committed.
 """
 from __future__ import annotations
 
@@ -38,13 +38,15 @@ def move(repo, src: str, dst: str) -> MoveResult:
         item = _find_output(repo, src_abs, src)
         if os.path.lexists(dst_abs):
             raise TargetError("already exists", path=dst, hint="remove it or choose another name")
+        if not os.path.isdir(os.path.dirname(dst_abs)):  # as DVC: no directories are created
+            raise TargetError(f"directory '{os.path.relpath(os.path.dirname(dst_abs))}' does not exist",
+                              path=dst, hint="create it first")
         old = item.dvcfile.path
         renamed = os.path.splitext(os.path.basename(old))[0] == os.path.basename(src_abs)
         new = dvcfile.dvcfile_for(dst_abs) if renamed else old
         if renamed and os.path.lexists(new):
             raise TargetError(f"'{os.path.relpath(new)}' already exists",
                               hint="remove it or choose another name")
-        _commit_changes(repo, item)
         result = _apply(repo, item, dst_abs, new)
     _stage(repo, result)
     return result
@@ -58,15 +60,6 @@ def _find_output(repo, src_abs: str, src: str):
                       hint="give the tracked file or directory itself")
 
 
-def _commit_changes(repo, item) -> None:
-    from dataver.ops.status import MODIFIED, out_state
-
-    if os.path.lexists(item.abspath) and out_state(repo, item) == MODIFIED:
-        from dataver.ops.add import commit
-
-        commit(repo, [item.dvcfile.path])
-
-
 def _apply(repo, item, dst_abs: str, new: str) -> MoveResult:
     old = item.dvcfile.path
     data = dvcfile.load(old).data  # fresh: a commit above may have rewritten it
@@ -75,7 +68,6 @@ def _apply(repo, item, dst_abs: str, new: str) -> MoveResult:
     if new != old:
         _rebase_deps(data, os.path.dirname(old), os.path.dirname(new))
     if os.path.lexists(item.abspath):
-        os.makedirs(os.path.dirname(dst_abs), exist_ok=True)
         os.rename(item.abspath, dst_abs)
     dvcfile.save(new, data)
     if new != old:
