@@ -227,3 +227,140 @@ def rel_out_path(dvcfile_path: str, out_abspath: str) -> str:
     """The ``path`` value for an output, relative to the .dvc file, with ``/`` separators."""
     rel = os.path.relpath(out_abspath, os.path.dirname(dvcfile_path))
     return rel.replace(os.sep, posixpath.sep)
+
+
+# --- dvc.yaml / dvc.lock (read-only) -------------------------------------------------------------
+PIPELINE_FILE = "dvc.yaml"
+LOCK_FILE = "dvc.lock"
+_OUT_SECTIONS = ("outs", "metrics", "plots")
+
+
+@dataclass
+class Stage(DvcFile):
+    """One stage of a `dvc.yaml`, seen as a DvcFile: ``path`` is the dvc.yaml, ``outs``/``deps``
+    carry the hashes recorded in `dvc.lock` (None when the stage never ran). Output paths are
+    relative to the dvc.yaml's directory (``wdir`` already applied)."""
+
+    name: str = ""
+    locked: bool = False  # whether dvc.lock has an entry for this stage
+    command_changed: bool = False  # dvc.yaml's cmd differs from the one recorded in dvc.lock
+
+
+def is_pipeline_file(name: str) -> bool:
+    return os.path.basename(name) == PIPELINE_FILE
+
+
+def load_pipeline(path: str) -> list[Stage]:
+    """The stages of the `dvc.yaml` at ``path`` with the hashes of the `dvc.lock` beside it."""
+    lock_path = os.path.join(os.path.dirname(path), LOCK_FILE)
+    try:
+        with open(lock_path, "rb") as fobj:
+            lock_text = fobj.read()
+    except FileNotFoundError:
+        lock_text = None
+    with open(path, "rb") as fobj:
+        return pipeline_loads(fobj.read(), lock_text, path)
+
+
+def _parse_yaml(text: str | bytes, path: str) -> Any:
+    from ruamel.yaml import YAMLError
+
+    try:
+        data = _yaml().load(text.decode("utf-8") if isinstance(text, bytes) else text)
+    except UnicodeDecodeError:
+        raise _bad(path, "not valid UTF-8") from None
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise _bad(path, f"invalid YAML{f' at line {mark.line + 1}' if mark else ''}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise _bad(path, "top level must be a mapping")
+    return data
+
+
+def _lock_stages(lock_text: str | bytes | None, path: str) -> dict:
+    """``{stage name: entry}`` of a dvc.lock; schema '2.0', or the 1.x layout (stages at top)."""
+    if lock_text is None:
+        return {}
+    data = _parse_yaml(lock_text, path)
+    if "schema" in data:
+        if str(data["schema"]) != "2.0":
+            raise _bad(path, f"unsupported dvc.lock schema {data['schema']!r}")
+        data = data.get("stages") or {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise _bad(path, "'stages' must map stage names to mappings")
+    return data
+
+
+def pipeline_loads(yaml_text: str | bytes, lock_text: str | bytes | None, path: str) -> list[Stage]:
+    """Parse a dvc.yaml (and its dvc.lock, if any); ``path`` is the dvc.yaml's absolute path.
+
+    Templated stages (``foreach``/``matrix``) are taken from dvc.lock as recorded (``name@key``).
+    Dependencies that are URLs or absolute paths are left out (nothing to compare locally).
+    """
+    lock_path = os.path.join(os.path.dirname(path), LOCK_FILE)
+    stages_def = _parse_yaml(yaml_text, path).get("stages") or {}
+    if not isinstance(stages_def, dict):
+        raise _bad(path, "'stages' must be a mapping")
+    locked = _lock_stages(lock_text, lock_path)
+    result = []
+    for name, definition in stages_def.items():
+        if not isinstance(definition, dict):
+            raise _bad(path, f"stage {name!r} must be a mapping")
+        if "foreach" in definition or "matrix" in definition:
+            for lock_name in (n for n in locked if str(n).startswith(f"{name}@")):
+                result.append(_stage(path, lock_name, {}, locked[lock_name], lock_path))
+            continue
+        result.append(_stage(path, str(name), definition, locked.get(name), lock_path))
+    return result
+
+
+def _declared(definition: dict, section: str) -> list[tuple[str, dict]]:
+    """``(path, options)`` of a dvc.yaml list whose items are ``path`` or ``{path: {options}}``."""
+    items = []
+    for raw in definition.get(section) or []:
+        if isinstance(raw, str):
+            items.append((raw, {}))
+        elif isinstance(raw, dict) and len(raw) == 1:
+            (path, opts), = raw.items()
+            items.append((str(path), opts if isinstance(opts, dict) else {}))
+    return [(p, o) for p, o in items if "${" not in p]
+
+
+def _stage(path: str, name: str, definition: dict, lock: dict | None, lock_path: str) -> Stage:
+    wdir = str(definition.get("wdir") or ".")
+    where = f"{lock_path}:{name}"
+    options = {posixpath.normpath(p): o for s in _OUT_SECTIONS for p, o in _declared(definition, s)}
+    outs = _stage_entries((lock or {}).get("outs"), list(options), wdir, where)
+    for out in outs:
+        opts = options.get(posixpath.relpath(out.path, wdir) if wdir != "." else out.path, {})
+        out.cache, out.push = bool(opts.get("cache", True)), bool(opts.get("push", True))
+    deps = _stage_entries((lock or {}).get("deps"), [p for p, _ in _declared(definition, "deps")],
+                          wdir, where)
+    cmd = definition.get("cmd")
+    changed = lock is not None and cmd is not None and _plain(cmd) != _plain(lock.get("cmd"))
+    return Stage(path=path, outs=outs, deps=deps, data=lock or {}, name=name, locked=lock is not None,
+                 command_changed=changed)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
+def _stage_entries(locked: Any, declared: list[str], wdir: str, where: str) -> list[Output]:
+    """Outputs for lock entries (with hashes), then declared paths the lock does not list."""
+    if locked is not None and not isinstance(locked, list):
+        raise _bad(where, "'outs' and 'deps' must be lists")
+    entries: list[dict] = [dict(e) for e in locked or [] if isinstance(e, dict)]
+    seen = {posixpath.normpath(str(e.get("path"))) for e in entries}
+    entries += [{"path": p} for p in declared if posixpath.normpath(p) not in seen]
+    result = []
+    for index, entry in enumerate(entries):
+        raw_path = entry.get("path")
+        if not isinstance(raw_path, str) or "://" in raw_path or raw_path.startswith("/"):
+            continue
+        entry["path"] = posixpath.normpath(posixpath.join(wdir, raw_path))
+        entry.pop("cache", None)
+        result.append(_parse_out(entry, where, index))
+    return result

@@ -140,7 +140,8 @@ class Repo:
 
     # --- collecting .dvc files ---------------------------------------------------------------
     def iter_dvcfiles(self) -> Iterator[str]:
-        """Every `.dvc` file in the workspace (not descending into tracked outputs or ignored dirs)."""
+        """Every `.dvc` file and `dvc.yaml` in the workspace (not descending into tracked outputs
+        or ignored dirs)."""
         stack = [self.root]
         while stack:
             directory = stack.pop()
@@ -153,6 +154,8 @@ class Repo:
                 if dvcfile.is_dvcfile(entry.name) and entry.is_file():
                     yield entry.path
                     outs.add(entry.path[: -len(dvcfile.SUFFIX)])
+                elif entry.name == dvcfile.PIPELINE_FILE and entry.is_file():
+                    yield entry.path
             for entry in entries:
                 if not entry.is_dir(follow_symlinks=False) or entry.path in outs:
                     continue
@@ -172,12 +175,14 @@ class Repo:
         return result
 
     def tracked_in(self, path: str) -> list[Tracked]:
-        dfile = self.load_dvcfile(path)
+        """Outputs of one `.dvc` file, or of every stage of a `dvc.yaml` (hashes from dvc.lock)."""
+        dfiles = dvcfile.load_pipeline(path) if dvcfile.is_pipeline_file(path) else [self.load_dvcfile(path)]
         items = []
-        for out in dfile.outs:
-            abspath = dfile.out_abspath(out)
-            self.check_inside(abspath, where=path)
-            items.append(Tracked(dfile, out, abspath))
+        for dfile in dfiles:
+            for out in dfile.outs:
+                abspath = dfile.out_abspath(out)
+                self.check_inside(abspath, where=path)
+                items.append(Tracked(dfile, out, abspath))
         return items
 
     def check_inside(self, abspath: str, where: str | None = None) -> None:

@@ -55,12 +55,23 @@ class RevTree:
         from dataver.repo import Tracked
 
         items = []
-        for dfile in self.load_dvcfiles(self.dvcfile_paths()):
+        for dfile in self.load_dvcfiles(self.dvcfile_paths()) + self.load_stages():
             for out in dfile.outs:
                 abspath = dfile.out_abspath(out)
                 self.repo.check_inside(abspath, where=f"{self.rel(dfile.path)}@{self.rev}")
                 items.append(Tracked(dfile, out, abspath))
         return items
+
+    def load_stages(self) -> list[dvcfile.Stage]:
+        """Every `dvc.yaml` stage at this revision, with the hashes of its `dvc.lock`."""
+        stages: list[dvcfile.Stage] = []
+        for path, (kind, *_rest) in sorted(self.entries.items()):
+            if kind == "blob" and posixpath.basename(path) == dvcfile.PIPELINE_FILE \
+                    and not path.startswith(".dvc/"):
+                lock = posixpath.join(posixpath.dirname(path), dvcfile.LOCK_FILE)
+                stages += dvcfile.pipeline_loads(self.read_bytes(path), self.read_bytes(lock),
+                                                 self.abspath(path))
+        return stages
 
     def abspath(self, relpath: str) -> str:
         return os.path.join(self.repo.root, *relpath.split("/"))

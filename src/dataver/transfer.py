@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple
 
-from dataver.errors import CorruptObjectError, RemoteError, TargetError
+from dataver.errors import CorruptObjectError, RemoteError
 from dataver.hashing import MD5, default_jobs, md5_bytes, md5_file
 from dataver.manifest import Manifest, is_dir_oid, valid_oid
 from dataver.progress import Progress
@@ -100,24 +100,10 @@ def used_in_workspace(repo, targets: list[str] | None = None, for_push: bool = F
 
 
 def resolve_partial(repo, targets: list[str] | None):
-    """``[(tracked_output, subpath or None)]`` for ``targets``; a path inside a tracked
-    directory yields that directory with the path relative to it."""
-    from dataver.ops.targets import owner_of
+    """See :func:`dataver.ops.targets.resolve_partial`."""
+    from dataver.ops.targets import resolve_partial as resolve
 
-    if not targets:
-        return [(item, None) for item in repo.tracked()]
-    result = []
-    for target in targets:
-        try:
-            result += [(item, None) for item in repo.resolve_targets([target])]
-            continue
-        except TargetError:
-            owner = owner_of(repo.tracked(), os.path.abspath(target))
-            if owner is None:
-                raise
-        rel = os.path.relpath(os.path.abspath(target), owner.abspath).replace(os.sep, "/")
-        result.append((owner, rel))
-    return result
+    return resolve(repo, targets)
 
 
 def make_plan(used: Iterable[Used], load: Callable[[Obj], Manifest | None],

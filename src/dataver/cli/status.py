@@ -12,6 +12,8 @@ def register(sub) -> None:
     common(p)
     p.add_argument("targets", nargs="*", metavar="TARGET", help=".dvc files or outputs (default: all)")
     p.add_argument("--json", action="store_true", help="print the result as JSON, as `dvc status --json`")
+    p.add_argument("-R", "--recursive", action="store_true",
+                   help="look in directory TARGETs for .dvc files and dvc.yaml (also done without -R)")
     p.add_argument("-c", "--cloud", action="store_true",
                    help="compare the cache with a remote instead of the workspace with the cache")
     p.add_argument("-r", "--remote", metavar="NAME", help="remote for -c (default: core.remote)")
@@ -40,6 +42,9 @@ def run(args) -> int:
     for dvc_path, entries in result.items():
         echo(args, f"{dvc_path}:")
         for entry in entries:
+            if isinstance(entry, str):  # "changed command"
+                echo(args, f"\t{entry}")
+                continue
             for title, outs in entry.items():
                 echo(args, f"\t{title}:")
                 for path, state in outs.items():
@@ -78,8 +83,17 @@ def _relative_to_cwd(root: str, result: dict) -> dict:
     def rel(path: str) -> str:
         return os.path.relpath(os.path.join(root, path))
 
-    return {
-        rel(dvc_path): [{title: {rel(p): s for p, s in outs.items()} for title, outs in e.items()}
-                        for e in entries]
-        for dvc_path, entries in result.items()
-    }
+    def rel_key(key: str) -> str:
+        if key.endswith(".dvc"):
+            return rel(key)
+        # a dvc.yaml stage: "name" (root dvc.yaml) or "sub/dvc.yaml:name"
+        file, _, name = key.rpartition(":")
+        file = rel(file or "dvc.yaml")
+        return name if file == "dvc.yaml" else f"{file}:{name}"
+
+    def rel_entry(entry):
+        if isinstance(entry, str):
+            return entry
+        return {title: {rel(p): s for p, s in outs.items()} for title, outs in entry.items()}
+
+    return {rel_key(key): [rel_entry(e) for e in entries] for key, entries in result.items()}

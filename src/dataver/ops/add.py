@@ -54,9 +54,12 @@ def add(repo, targets: list[str], glob: bool = False, no_commit: bool = False,
 
 
 def commit(repo, targets: list[str] | None = None, force: bool = False) -> list[AddResult]:
-    """Record the current workspace content of tracked outputs in their `.dvc` files and cache."""
+    """Record the current workspace content of tracked outputs in their `.dvc` files and cache.
+
+    Outputs of `dvc.yaml` stages are skipped (dataver reads dvc.lock but does not write it);
+    naming one explicitly is an error."""
     with repo.lock:
-        items = repo.resolve_targets(targets)
+        items = _without_stages(repo.resolve_targets(targets), explicit=bool(targets))
         results = []
         for item in items:
             if not os.path.lexists(item.abspath):
@@ -66,6 +69,14 @@ def commit(repo, targets: list[str] | None = None, force: bool = False) -> list[
         repo.state.flush()
     _stage(repo, [r for r in results if r.changed])
     return results
+
+
+def _without_stages(items, explicit: bool):
+    staged = [item for item in items if isinstance(item.dvcfile, dvcfile.Stage)]
+    if staged and explicit:
+        raise TargetError(f"is an output of stage '{staged[0].dvcfile.name}' in dvc.yaml",
+                          path=staged[0].relpath, hint="dataver does not write dvc.lock; use `dvc commit`")
+    return [item for item in items if not isinstance(item.dvcfile, dvcfile.Stage)]
 
 
 def _expand(targets: list[str], glob: bool) -> list[str]:
@@ -105,6 +116,11 @@ def _check_target(repo, path: str, tracked) -> None:
     _refuse_backslash(os.path.basename(path), rel)
     if dvcfile.is_dvcfile(path):
         raise TargetError("is a .dvc file and cannot be tracked", path=rel)
+    stage = next((t.dvcfile for t in tracked if t.abspath == path and isinstance(t.dvcfile, dvcfile.Stage)),
+                 None)
+    if stage is not None:  # as DVC: a pipeline output cannot also be a .dvc output
+        raise OverlapError(f"output '{rel}' is already specified in stage '{stage.name}' "
+                           f"of '{os.path.relpath(stage.path)}'", hint="track it there, not with add")
     owner = owner_of(tracked, path)
     if owner is not None:
         raise OverlapError(

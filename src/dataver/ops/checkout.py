@@ -5,8 +5,9 @@ import os
 from dataclasses import dataclass, field
 
 from dataver.checkout import CheckoutResult, missing_error
-from dataver.errors import MissingCacheError
-from dataver.manifest import is_dir_oid
+from dataver.errors import MissingCacheError, TargetError
+from dataver.manifest import Manifest, is_dir_oid
+from dataver.ops.targets import resolve_partial
 
 
 @dataclass
@@ -35,7 +36,7 @@ def checkout(repo, targets: list[str] | None = None, force: bool = False, relink
     missing: list[tuple[str, str]] = []
     with repo.lock:
         plans = []
-        for item in repo.resolve_targets(targets):
+        for item, subpath in resolve_partial(repo, targets):
             out = item.out
             if out.md5 is None or not out.cache:
                 continue
@@ -46,12 +47,16 @@ def checkout(repo, targets: list[str] | None = None, force: bool = False, relink
             # Read (and validate) every manifest before writing anything: a corrupt or crafted
             # one stops the checkout while the workspace is still untouched.
             manifest = repo.odb.read_manifest(out.md5, out.hash_name) if is_dir_oid(out.md5) else None
-            plans.append((item, manifest))
-        for item, manifest in plans:
+            plans.append((item, subpath, manifest))
+        for item, subpath, manifest in plans:
             out = item.out
-            res = repo.materialize(item.abspath, out.md5, out.hash_name, out.isexec, force, relink,
-                                   manifest=manifest)
-            _record(summary, item, res)
+            if subpath is None:
+                base = item.abspath
+                res = repo.materialize(base, out.md5, out.hash_name, out.isexec, force, relink,
+                                       manifest=manifest)
+            else:
+                base, res = _checkout_part(repo, item, subpath, manifest, force, relink)
+            _record(summary, base, res)
             missing += res.missing
         repo.state.flush()
     if missing and not allow_missing:
@@ -59,9 +64,26 @@ def checkout(repo, targets: list[str] | None = None, force: bool = False, relink
     return summary
 
 
-def _record(summary: CheckoutSummary, item, res: CheckoutResult) -> None:
-    base = item.abspath
+def _checkout_part(repo, item, subpath: str, manifest, force: bool, relink: bool):
+    """Check out only ``subpath`` (a file or folder) of a tracked directory, as DVC does for a
+    target inside an output; returns (the path checked out, its CheckoutResult)."""
+    if manifest is None:
+        raise TargetError("is inside a tracked file, not a directory", path=item.relpath)
+    entries = manifest.entries
+    out = item.out
+    base = os.path.join(item.abspath, *subpath.split("/"))
+    if subpath in entries:
+        return base, repo.materializer.checkout_file(base, entries[subpath], out.hash_name,
+                                                     False, force, relink)
+    prefix = subpath + "/"
+    part = {rel[len(prefix):]: oid for rel, oid in entries.items() if rel.startswith(prefix)}
+    if not part:
+        raise TargetError(f"is not part of output '{item.relpath}'", path=os.path.relpath(base),
+                          hint="check the path")
+    return base, repo.materializer.checkout_dir(base, Manifest(part), out.hash_name, force, relink)
 
+
+def _record(summary: CheckoutSummary, base: str, res: CheckoutResult) -> None:
     def rel(p: str) -> str:
         return os.path.relpath(os.path.join(base, p) if not os.path.isabs(p) else p)
 

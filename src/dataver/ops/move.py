@@ -55,6 +55,9 @@ def move(repo, src: str, dst: str) -> MoveResult:
 def _find_output(repo, src_abs: str, src: str):
     for item in repo.tracked():
         if item.abspath == src_abs:
+            if isinstance(item.dvcfile, dvcfile.Stage):  # as DVC: only data sources move
+                raise TargetError(f"is an output of stage '{item.dvcfile.name}' in dvc.yaml", path=src,
+                                  hint="only outputs of .dvc files can be moved; edit dvc.yaml instead")
             return item
     raise TargetError("is not an output of any .dvc file", path=src,
                       hint="give the tracked file or directory itself")

@@ -11,14 +11,31 @@ MODIFIED, DELETED, NOT_IN_CACHE, NEW = "modified", "deleted", "not in cache", "n
 def status(repo, targets: list[str] | None = None) -> dict[str, list[dict]]:
     """``{dvcfile: [{"changed outs": {out_path: state}}]}`` for outputs that differ, the shape of
     ``dvc status --json``; paths relative to the repo root. Empty when everything is up to date."""
+    from dataver import dvcfile
+    from dataver.ops import stage_status
+    from dataver.ops.targets import resolve_partial, unique
+
     result: dict[str, list[dict]] = {}
-    for item in repo.resolve_targets(targets):
+    stages: dict[str, tuple] = {}  # dvc.yaml stages: key -> (stage, changed outs)
+    # A path inside a tracked directory reports that whole output, as DVC does.
+    for item in unique([item for item, _sub in resolve_partial(repo, targets)]):
+        if isinstance(item.dvcfile, dvcfile.Stage):
+            key = stage_status.stage_key(repo, item.dvcfile)
+            outs = stages.setdefault(key, (item.dvcfile, {}))[1]
+            state = stage_status.out_state(repo, item)
+            if state is not None:
+                outs[os.path.relpath(item.abspath, repo.root)] = state
+            continue
         state = out_state(repo, item)
         if state is None:
             continue
         key = os.path.relpath(item.dvcfile.path, repo.root)
         changed = _entry(result.setdefault(key, []))
         changed[os.path.relpath(item.abspath, repo.root)] = state
+    for key, (stage, outs) in stages.items():
+        entries = stage_status.stage_entries(repo, stage, outs)
+        if entries:
+            result[key] = entries
     repo.state.flush()
     return result
 
@@ -35,7 +52,7 @@ def out_state(repo, item) -> str | None:
     if out.md5 is None:
         return NEW if os.path.lexists(item.abspath) else DELETED
     # An uncached output (`cache: false`) is still compared with its recorded hash, as DVC does.
-    if out.cache and not _in_cache(repo, out.md5, out.hash_name):
+    if out.cache and not in_cache(repo, out.md5, out.hash_name):
         return NOT_IN_CACHE
     if not os.path.lexists(item.abspath):
         return DELETED
@@ -43,7 +60,8 @@ def out_state(repo, item) -> str | None:
     return None if current == out.md5 else MODIFIED
 
 
-def _in_cache(repo, oid: str, hash_name: str) -> bool:
+def in_cache(repo, oid: str, hash_name: str) -> bool:
+    """Whether object ``oid`` (and, for a `.dir`, every file it lists) is in the cache."""
     if not repo.odb.exists(oid, hash_name):
         return False
     if not is_dir_oid(oid):

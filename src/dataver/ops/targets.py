@@ -19,6 +19,10 @@ def resolve(repo, targets: list[str] | None):
         if dvcfile.is_dvcfile(abspath) and os.path.isfile(abspath):
             result += repo.tracked_in(abspath)
             continue
+        stage_items = _stage_target(repo, target)
+        if stage_items is not None:
+            result += stage_items
+            continue
         if os.path.isfile(abspath + dvcfile.SUFFIX):
             items = [t for t in repo.tracked_in(abspath + dvcfile.SUFFIX) if t.abspath == abspath]
             if items:
@@ -33,7 +37,52 @@ def resolve(repo, targets: list[str] | None):
                 hint="check the path, or track it with `dataver add`",
             )
         result += found
-    return _unique(result)
+    return unique(result)
+
+
+def resolve_partial(repo, targets: list[str] | None):
+    """``[(tracked_output, subpath or None)]`` for ``targets``; a path inside a tracked
+    directory yields that directory with the path relative to it (DVC's granular targets)."""
+    if not targets:
+        return [(item, None) for item in repo.tracked()]
+    result = []
+    for target in targets:
+        try:
+            result += [(item, None) for item in resolve(repo, [target])]
+            continue
+        except TargetError:
+            owner = owner_of(repo.tracked(), os.path.abspath(target))
+            if owner is None:
+                raise
+        rel = os.path.relpath(os.path.abspath(target), owner.abspath).replace(os.sep, "/")
+        result.append((owner, rel))
+    return result
+
+
+def _stage_target(repo, target: str):
+    """Outputs of the stages named by ``target``: ``dvc.yaml`` (all its stages),
+    ``path/dvc.yaml:name``, or a stage ``name`` of ./dvc.yaml; None if it names no stage."""
+    file, sep, name = target.rpartition(":")
+    if sep and dvcfile.is_pipeline_file(file):
+        path = os.path.abspath(file)
+    elif dvcfile.is_pipeline_file(target):
+        path, name = os.path.abspath(target), None
+    elif not os.path.lexists(target) and os.path.isfile(dvcfile.PIPELINE_FILE) and "/" not in target:
+        path, name = os.path.abspath(dvcfile.PIPELINE_FILE), target
+    else:
+        return None
+    if not os.path.isfile(path):
+        raise TargetError("does not exist", path=os.path.relpath(path), hint="check the path")
+    items = repo.tracked_in(path)
+    if name is None:
+        return items
+    if not any(s.name == name for s in dvcfile.load_pipeline(path)):
+        return None if not sep else _no_stage(target)
+    return [t for t in items if t.dvcfile.name == name]
+
+
+def _no_stage(target: str):
+    raise TargetError("no such stage", path=target, hint="check the name in dvc.yaml")
 
 
 def is_inside(path: str, directory: str) -> bool:
@@ -41,7 +90,8 @@ def is_inside(path: str, directory: str) -> bool:
     return path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-def _unique(items):
+def unique(items):
+    """``items`` (Tracked) without repeats, in order."""
     seen, result = set(), []
     for item in items:
         key = (item.dvcfile.path, item.out.path)

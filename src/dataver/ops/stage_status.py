@@ -1,0 +1,52 @@
+"""Status of `dvc.yaml` stages (read-only pipeline support): outputs and dependencies compared
+with the hashes in `dvc.lock`, in the shape `dvc status --json` gives them:
+``{"prep": [{"changed deps": {...}}, {"changed outs": {...}}, "changed command"]}``.
+Stages of the root dvc.yaml are keyed by name, others by ``sub/dvc.yaml:name``."""
+from __future__ import annotations
+
+import os
+
+from dataver.manifest import is_dir_oid
+from dataver.ops.status import DELETED, MODIFIED, NOT_IN_CACHE, current_oid, in_cache
+
+
+def stage_key(repo, stage) -> str:
+    rel = os.path.relpath(stage.path, repo.root).replace(os.sep, "/")
+    return stage.name if rel == "dvc.yaml" else f"{rel}:{stage.name}"
+
+
+def out_state(repo, item) -> str | None:
+    """A stage output's state: never locked counts as modified (or deleted), as DVC says; an
+    output with ``cache: false`` is compared by hash only."""
+    out = item.out
+    exists = os.path.lexists(item.abspath)
+    if out.md5 is None:
+        return MODIFIED if exists else DELETED
+    if out.cache and not in_cache(repo, out.md5, out.hash_name):
+        return NOT_IN_CACHE
+    return _compare(repo, item.abspath, out) if exists else DELETED
+
+
+def _compare(repo, abspath: str, entry) -> str | None:
+    if entry.md5 is None:
+        return MODIFIED
+    current = current_oid(repo, abspath, entry.hash_name, is_dir_oid(entry.md5))
+    return None if current == entry.md5 else MODIFIED
+
+
+def stage_entries(repo, stage, changed_outs: dict[str, str]) -> list:
+    """The status list of one stage (empty when it is up to date)."""
+    deps = {}
+    for dep in stage.deps:
+        abspath = stage.out_abspath(dep)
+        state = _compare(repo, abspath, dep) if os.path.lexists(abspath) else DELETED
+        if state is not None:
+            deps[os.path.relpath(abspath, repo.root)] = state
+    entries: list = []
+    if deps:
+        entries.append({"changed deps": deps})
+    if changed_outs:
+        entries.append({"changed outs": changed_outs})
+    if stage.command_changed:
+        entries.append("changed command")
+    return entries
