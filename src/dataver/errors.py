@@ -20,11 +20,19 @@ class UserError(DataverError):
 
     def format(self) -> str:
         text = self.message
-        if self.path is not None and self.path not in text:
+        if self.path is not None and not _mentions(text, self.path):
             text = f"{self.path}: {text}"
         if self.hint:
             text = f"{text} ({self.hint})"
         return text
+
+
+def _mentions(text: str, path: str) -> bool:
+    """Whether ``text`` names ``path`` as a whole word (so a path ``d`` is not "found" in
+    "tracked")."""
+    import re
+
+    return re.search(rf"(?<![\w./-]){re.escape(path)}(?![\w./-])", text) is not None
 
 
 class NotARepoError(UserError):

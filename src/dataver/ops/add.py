@@ -83,7 +83,7 @@ def _expand(targets: list[str], glob: bool) -> list[str]:
     paths: list[str] = []
     for target in targets:
         if glob and globmod.has_magic(target):
-            matches = sorted(globmod.glob(target))
+            matches = globmod.glob(target, recursive=True)  # unsorted, in the order DVC uses
             if not matches:
                 raise TargetError("glob matched nothing", path=target)
             paths += [os.path.abspath(m) for m in matches]
