@@ -197,12 +197,19 @@ class Linker:
     def settle(self, cache_path: str, dest_dir: str) -> str:
         """Find (once) the first configured link type that works from the cache to ``dest_dir``,
         by linking ``cache_path`` to a temp name there; later links use it directly."""
-        if self._working is None:
-            probe = os.path.join(dest_dir, f".{uuid.uuid4().hex[:8]}.dvtmp")
+        probe = os.path.join(dest_dir, f".{uuid.uuid4().hex[:8]}.dvtmp")
+        for kind in self.types if self._working is None else ():
+            if kind == "copy":  # always works; no need to copy (maybe gigabytes) to find out
+                self._working = kind
+                break
             try:
-                self.link(cache_path, probe)
+                LINKERS[kind](cache_path, probe)
+            except LinkUnsupported:
+                continue
             finally:
                 _unlink_quiet(probe)
+            self._working = kind
+            break
         return self._working
 
     def link(self, cache_path: str, dest: str, isexec: bool = False) -> str:

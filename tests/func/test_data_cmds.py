@@ -20,6 +20,14 @@ def assert_same(dv, dvc):
     assert git_status(dv) == git_status(dvc)
 
 
+def move_both(monkeypatch, dv, dvc, src, dst):
+    """`move SRC DST` with dataver in ``dv`` and with dvc in ``dvc``; the results must match."""
+    monkeypatch.chdir(dv)
+    assert main(["move", src, dst]) == 0
+    run_dvc("move", src, dst, cwd=dvc)
+    assert_same(dv, dvc)
+
+
 def test_remove_keeps_data_and_drops_gitignore_entry_like_dvc(tmp_path, monkeypatch, capsys):
     dv, dvc, codes, dvc_codes = twin_repos(
         tmp_path, monkeypatch, FILES, [["remove", "f.txt.dvc"], ["rm", "dd/h.dvc"]], setup=ADD)
@@ -87,10 +95,7 @@ def test_move_keeps_dvcfile_not_named_after_output(tmp_path, monkeypatch):
     dv, dvc, _, _ = twin_repos(tmp_path, monkeypatch, dict(FILES, **{"sub/keep": "x"}), [], setup=ADD)
     for root in (dv, dvc):  # a .dvc file named differently from its output
         os.rename(os.path.join(root, "g.txt.dvc"), os.path.join(root, "meta.dvc"))
-    monkeypatch.chdir(dv)
-    assert main(["move", "g.txt", "sub/g2.txt"]) == 0
-    run_dvc("move", "g.txt", "sub/g2.txt", cwd=dvc)
-    assert_same(dv, dvc)
+    move_both(monkeypatch, dv, dvc, "g.txt", "sub/g2.txt")
     assert "path: sub/g2.txt" in repo_files(dv)["meta.dvc"].decode()
 
 
@@ -100,10 +105,7 @@ def test_move_of_modified_output_keeps_recorded_hash_like_dvc(tmp_path, monkeypa
         os.chmod(os.path.join(root, "f.txt"), 0o644)
         with open(os.path.join(root, "f.txt"), "w") as fobj:
             fobj.write("changed\n")
-    monkeypatch.chdir(dv)
-    assert main(["move", "f.txt", "f2.txt"]) == 0
-    run_dvc("move", "f.txt", "f2.txt", cwd=dvc)
-    assert_same(dv, dvc)
+    move_both(monkeypatch, dv, dvc, "f.txt", "f2.txt")
     assert "md5: 9a8ad92c50cae39aa2c5604fd0ab6d8c" in repo_files(dv)["f2.txt.dvc"].decode()
 
 
