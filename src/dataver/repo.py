@@ -9,7 +9,7 @@ from typing import Iterator
 
 from dataver import dvcfile
 from dataver.config import Config
-from dataver.errors import NotARepoError, TargetError
+from dataver.errors import DvcFileError, NotARepoError, TargetError
 from dataver.lock import RepoLock
 from dataver.odb import ObjectStore
 from dataver.scm import Git, NoScm, find_git_root
@@ -30,6 +30,16 @@ class Tracked:
     @property
     def relpath(self) -> str:
         return os.path.relpath(self.abspath)
+
+
+def _stage_outputs(path: str) -> set[str]:
+    """Absolute paths of a dvc.yaml's outputs (empty if it cannot be read: that error is
+    reported when its stages are loaded)."""
+    try:
+        stages = dvcfile.load_pipeline(path)
+    except (DvcFileError, OSError):
+        return set()
+    return {stage.out_abspath(out) for stage in stages for out in stage.outs}
 
 
 class Repo:
@@ -143,19 +153,20 @@ class Repo:
         """Every `.dvc` file and `dvc.yaml` in the workspace (not descending into tracked outputs
         or ignored dirs)."""
         stack = [self.root]
+        outs: set[str] = set()  # outputs are not searched for .dvc files
         while stack:
             directory = stack.pop()
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
             except (PermissionError, FileNotFoundError):
                 continue
-            outs: set[str] = set()
             for entry in entries:
                 if dvcfile.is_dvcfile(entry.name) and entry.is_file():
                     yield entry.path
                     outs.add(entry.path[: -len(dvcfile.SUFFIX)])
                 elif entry.name == dvcfile.PIPELINE_FILE and entry.is_file():
                     yield entry.path
+                    outs |= _stage_outputs(entry.path)
             for entry in entries:
                 if not entry.is_dir(follow_symlinks=False) or entry.path in outs:
                     continue
