@@ -103,7 +103,7 @@ def test_checkout_restores_pipeline_outputs(pipe, capsys):
 def test_pipeline_outputs_are_protected_from_add_move_commit(pipe, capsys):
     for args, needle in ((["add", "out.txt"], "dvc.yaml"), (["add", "outdir/x"], "outdir"),
                          (["move", "out.txt", "o2.txt"], "stage 'prep'"),
-                         (["commit", "out.txt"], "dvc.lock")):
+                         (["commit", "out.txt"], "dvc.lock"), (["remove", "dvc.yaml:prep"], "not supported")):
         code, _, err = cli(capsys, *args)
         assert code == 1 and needle in err, (args, err)
     assert cli(capsys, "commit")[0] == 0  # skips stage outputs

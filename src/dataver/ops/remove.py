@@ -43,6 +43,9 @@ def _dvcfile_target(repo, target: str) -> str:
     if dvcfile.is_dvcfile(abspath) and os.path.isfile(abspath):
         repo.check_inside(abspath)
         return abspath
+    if dvcfile.is_pipeline_file(target.rpartition(":")[0] or target):
+        raise TargetError("removing dvc.yaml stages is not supported", path=target,
+                          hint="edit dvc.yaml, or use `dvc remove`")
     if os.path.isfile(abspath + dvcfile.SUFFIX):
         raise TargetError(f"'{target}' is not a .dvc file",
                           hint=f"did you mean '{target}{dvcfile.SUFFIX}'?")
