@@ -187,13 +187,6 @@ class Linker:
         self.types = list(types) or ["copy"]
         self._working: str | None = None
 
-    @property
-    def protected(self) -> bool:
-        """Whether workspace files share the (read-only) cache inode."""
-        return self._working in ("hardlink", "symlink") or (
-            self._working is None and self.types[0] in ("hardlink", "symlink")
-        )
-
     def settle(self, cache_path: str, dest_dir: str) -> str:
         """Find (once) the first configured link type that works from the cache to ``dest_dir``,
         by linking ``cache_path`` to a temp name there; later links use it directly."""
