@@ -187,22 +187,27 @@ class Linker:
         self.types = list(types) or ["copy"]
         self._working: str | None = None
 
-    def settle(self, cache_path: str, dest_dir: str) -> str:
-        """Find (once) the first configured link type that works from the cache to ``dest_dir``,
-        by linking ``cache_path`` to a temp name there; later links use it directly."""
-        probe = os.path.join(dest_dir, f".{uuid.uuid4().hex[:8]}.dvtmp")
+    def settle(self, cache_path: str, dest: str) -> str:
+        """Find (once) the first configured link type that works from the cache to ``dest``'s
+        directory, by linking ``cache_path`` to a temp name there; later links use it directly.
+        Raises LinkError (naming ``dest``) when none works."""
+        probe = os.path.join(os.path.dirname(dest), f".{uuid.uuid4().hex[:8]}.dvtmp")
+        last_error: OSError | None = None
         for kind in self.types if self._working is None else ():
             if kind == "copy":  # always works; no need to copy (maybe gigabytes) to find out
                 self._working = kind
                 break
             try:
                 LINKERS[kind](cache_path, probe)
-            except LinkUnsupported:
+            except LinkUnsupported as exc:
+                last_error = exc
                 continue
             finally:
                 _unlink_quiet(probe)
             self._working = kind
             break
+        if self._working is None:
+            raise self._no_link_error(dest, last_error)
         return self._working
 
     def link(self, cache_path: str, dest: str, isexec: bool = False) -> str:
@@ -231,8 +236,11 @@ class Linker:
                 raise
             self._working = kind
             return kind
+        raise self._no_link_error(dest, last_error)
+
+    def _no_link_error(self, dest: str, last_error: OSError | None) -> LinkError:
         reason = os.strerror(last_error.errno) if last_error and last_error.errno else "unsupported"
-        raise LinkError(
+        return LinkError(
             f"no link type of cache.type={','.join(self.types)} works from the cache to '{dest}' "
             f"({reason})", hint="add copy to cache.type, e.g. cache.type = hardlink,copy")
 

@@ -210,7 +210,7 @@ def _unchanged_legacy_out(repo, path: str, dvc_path: str, existing):
 def _links_to_cache(repo, oid: str, path: str) -> bool:
     """Whether the first working cache.type is a hardlink/symlink: then, as in DVC, the added
     workspace files are replaced by (read-only) links to their cache copies."""
-    kind = repo.linker.settle(repo.odb.path(oid), os.path.dirname(path))
+    kind = repo.linker.settle(repo.odb.path(oid), path)
     return kind in ("hardlink", "symlink")
 
 
