@@ -191,7 +191,7 @@ class Linker:
         """Find (once) the first configured link type that works from the cache to ``dest``'s
         directory, by linking ``cache_path`` to a temp name there; later links use it directly.
         Raises LinkError (naming ``dest``) when none works."""
-        probe = os.path.join(os.path.dirname(dest), f".{uuid.uuid4().hex[:8]}.dvtmp")
+        probe = tmp_path_for(dest)
         last_error: OSError | None = None
         for kind in self.types if self._working is None else ():
             if kind == "copy":  # always works; no need to copy (maybe gigabytes) to find out
