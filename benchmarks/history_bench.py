@@ -36,7 +36,9 @@ def dvc_bin() -> str:
 
 
 def env_for(home: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_"))}
+    # As users run it: bytecode caches written (both tools), no GIT_/DVC_ settings leaking in.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GIT_", "DVC_")) and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(HOME=home, DVC_NO_ANALYTICS="1", GIT_CONFIG_NOSYSTEM="1", PYTHONPATH=SRC,
                GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="b",
                GIT_COMMITTER_EMAIL="b@b", DVC_SITE_CACHE_DIR=os.path.join(home, "dvc-site"))

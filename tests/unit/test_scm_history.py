@@ -67,3 +67,27 @@ def test_revtree_lists_dvcfiles_at_a_revision(repo_dir):
         assert [t.out.path for t in repo.at_rev("HEAD").tracked()] == ["f.txt"]
         assert repo.at_rev("HEAD").read_bytes("f.txt.dvc").startswith(b"outs:")
         assert repo.at_rev("HEAD~1").dvcfile_paths() == []
+
+
+def test_manifest_fast_and_checked_paths_agree():
+    """The bulk validation of manifests accepts and refuses exactly what the per-entry checks do."""
+    import json
+
+    from dataver.errors import UserError
+    from dataver.manifest import Manifest, _checked_entries
+
+    oid = "d41d8cd98f00b204e9800998ecf8427e"
+    cases = ["a", "a/b.jpg", "é/ü", "a b/c", "../x", "/x", "a//b", "a/", "", "a/./b", ".", "..",
+             "a/..", "C:x", "a\\b", "a\x00b", "x/C:y", ".hidden", "a..b", "...", "a/.b"]
+    for rel in cases:
+        for items in ([{"md5": oid, "relpath": rel}],
+                      [{"md5": oid, "relpath": "ok"}, {"md5": oid, "relpath": rel}]):
+            try:
+                expected = _checked_entries(items, "m")
+            except UserError as exc:
+                expected = type(exc)
+            try:
+                got = Manifest.from_bytes(json.dumps(items).encode(), "m").entries
+            except UserError as exc:
+                got = type(exc)
+            assert got == expected, rel

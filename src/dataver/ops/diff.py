@@ -18,14 +18,15 @@ from dataver.revtree import RevTree
 STATES = ("added", "deleted", "renamed", "modified", "not in cache")
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One path on one side of a diff."""
+# One path on one side of a diff: a plain tuple ``(oid, hash_name, isdir, owner)``, where owner
+# is the key of the tracked directory a file comes from. Plain tuples because a diff of two
+# 20,000-file directories builds and compares them by the ten thousand.
+Entry = tuple
+OID, HASH, ISDIR, OWNER = range(4)
 
-    oid: str | None
-    hash_name: str
-    isdir: bool
-    owner: str | None = None  # key of the tracked directory this file comes from
+
+def _entry(oid, hash_name, isdir, owner=None) -> Entry:
+    return (oid, hash_name, isdir, owner)
 
 
 @dataclass
@@ -145,15 +146,14 @@ def committed_index(repo, items) -> tuple[dict[str, Entry], set[str]]:
         if out.md5 is None:
             continue
         key = key_of(repo.root, item.abspath)
-        entries[key] = Entry(out.md5, out.hash_name, out.is_dir)
+        entries[key] = _entry(out.md5, out.hash_name, out.is_dir)
         if out.is_dir:
             try:
                 manifest = repo.odb.read_manifest(out.md5, out.hash_name)
             except FileNotFoundError:
                 unknown.add(key)
                 continue
-            for rel, oid in manifest.entries.items():
-                entries[f"{key}/{rel}"] = Entry(oid, out.hash_name, False, key)
+            _add_children(entries, key, manifest, out.hash_name)
     return entries, unknown
 
 
@@ -165,16 +165,20 @@ def workspace_index(repo, items) -> tuple[dict[str, Entry], set[str]]:
         hash_name = item.out.hash_name
         if os.path.isdir(item.abspath):
             manifest, _size, _files = repo.hasher.dir_manifest(item.abspath, repo.ignore, hash_name)
-            entries[key] = Entry(manifest.oid, hash_name, True)
-            for rel, oid in manifest.entries.items():
-                entries[f"{key}/{rel}"] = Entry(oid, hash_name, False, key)
+            entries[key] = _entry(manifest.oid, hash_name, True)
+            _add_children(entries, key, manifest, hash_name)
         elif os.path.lexists(item.abspath):
             try:
                 oid = repo.hasher.hash_file(item.abspath, hash_name)[0]
             except FileNotFoundError:  # a broken symlink is absent data
                 continue
-            entries[key] = Entry(oid, hash_name, False)
+            entries[key] = _entry(oid, hash_name, False)
     return entries, set()
+
+
+def _add_children(entries: dict, key: str, manifest, hash_name: str) -> None:
+    prefix = key + "/"
+    entries.update({prefix + rel: (oid, hash_name, False, key) for rel, oid in manifest.entries.items()})
 
 
 def compare(repo, old_index, new_index, roots, with_missing: bool) -> DiffResult:
@@ -182,32 +186,37 @@ def compare(repo, old_index, new_index, roots, with_missing: bool) -> DiffResult
     (old, old_unknown), (new, new_unknown) = old_index, new_index
     unknown = old_unknown | new_unknown
     result = DiffResult()
-    added, deleted, changes = [], [], []
-    for key in old.keys() | new.keys():
-        o, n = old.get(key), new.get(key)
-        if (o and o.owner in unknown) or (n and n.owner in unknown):
-            continue
-        if roots is not None and not any(_under(key, r) for r in roots):
-            continue
-        if o is None:
-            added.append((key, n))
-        elif n is None:
+    added, deleted, unchanged = [], [], []
+    for key, o in old.items():
+        n = new.get(key)
+        if n is None:
             deleted.append((key, o))
-        else:
-            changes.append((key, o, n))
-    for key, o, n in changes:
-        if (o.oid, o.hash_name, o.isdir) != (n.oid, n.hash_name, n.isdir):
-            result.modified.append(Change(_path(key, o), n.oid, old_hash=o.oid))
+        elif o[0] != n[0] or o[1] != n[1] or o[2] != n[2]:
+            result.modified.append(Change(_path(key, o), n[OID], old_hash=o[OID]))
+        elif with_missing:
+            unchanged.append((key, o))
+    added = [(key, n) for key, n in new.items() if key not in old]
+    if unknown or roots is not None:
+        def keep(key: str, entry: Entry) -> bool:
+            return entry[OWNER] not in unknown and (roots is None or any(_under(key, r) for r in roots))
+
+        added, deleted, unchanged = ([p for p in pairs if keep(*p)] for pairs in (added, deleted, unchanged))
+        result.modified = [c for c in result.modified if _keep_change(c, old, new, keep)]
     for (okey, o), (nkey, n) in _renames(added, deleted, result):
-        result.renamed.append(Change(_path(nkey, n), o.oid, old_path=_path(okey, o)))
+        result.renamed.append(Change(_path(nkey, n), o[OID], old_path=_path(okey, o)))
     if with_missing:
         # Unchanged entries count too: DVC reports committed data missing from the cache.
-        olds = [(k, o) for k, o, _n in changes] + deleted
-        result.not_in_cache = [Change(_path(k, o), o.oid) for k, o in olds
-                               if o.oid and not _cached(repo, o)]
+        olds = unchanged + [(c.path.rstrip("/"), old[c.path.rstrip("/")]) for c in result.modified] + deleted
+        result.not_in_cache = [Change(_path(k, o), o[OID]) for k, o in olds
+                               if o[OID] and not _cached(repo, o)]
     for changes_list in result.lists().values():
         changes_list.sort(key=lambda c: c.old_path or c.path)
     return result
+
+
+def _keep_change(change: Change, old, new, keep) -> bool:
+    key = change.path.rstrip("/")
+    return keep(key, old[key]) and keep(key, new[key])
 
 
 def _renames(added, deleted, result):
@@ -218,22 +227,22 @@ def _renames(added, deleted, result):
 
     queues: dict = defaultdict(deque)
     for key, entry in sorted(deleted, key=order):
-        queues[(entry.oid, entry.hash_name)].append((key, entry))
+        queues[entry[:ISDIR]].append((key, entry))
     for key, entry in sorted(added, key=order):
-        queue = queues.get((entry.oid, entry.hash_name)) if entry.oid else None
+        queue = queues.get(entry[:ISDIR]) if entry[OID] else None
         if queue:
             yield queue.popleft(), (key, entry)
         else:
-            result.added.append(Change(_path(key, entry), entry.oid))
+            result.added.append(Change(_path(key, entry), entry[OID]))
     for queue in queues.values():
-        result.deleted += [Change(_path(key, entry), entry.oid) for key, entry in queue]
+        result.deleted += [Change(_path(key, entry), entry[OID]) for key, entry in queue]
 
 
 def _path(key: str, entry: Entry) -> str:
-    return key + "/" if entry.isdir else key
+    return key + "/" if entry[ISDIR] else key
 
 
 def _cached(repo, entry: Entry) -> bool:
     # DVC counts a directory as cached when its .dir object is, whatever its files.
-    return repo.odb.exists(entry.oid, entry.hash_name)
+    return repo.odb.exists(entry[OID], entry[HASH])
 
