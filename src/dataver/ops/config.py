@@ -114,11 +114,11 @@ def list_options(dvc_dir: str | None, level: str | None = None) -> list[tuple[st
 
 def set_option(dvc_dir: str | None, name: OptionName, value: str, level: str | None = None) -> str:
     """Write ``name = value`` into ``level`` (default: the repo's .dvc/config); returns the file."""
-    conf = _open_level(dvc_dir, level)
+    conf = open_level(dvc_dir, level)
     _check_section(name)
     check_option(name.kind if name.named else name.section, name.option, value, where=conf.path)
     if name.option in _path_keys(name.key):
-        value = _store_path(value, os.path.dirname(os.path.abspath(conf.path)))
+        value = store_path(value, os.path.dirname(os.path.abspath(conf.path)))
     conf.set(name.key, name.option, value)
     _finish(conf, name)
     return conf.path
@@ -126,7 +126,7 @@ def set_option(dvc_dir: str | None, name: OptionName, value: str, level: str | N
 
 def unset_option(dvc_dir: str | None, name: OptionName, level: str | None = None) -> str:
     """Remove ``name`` from ``level``; an error if that file does not set it."""
-    conf = _open_level(dvc_dir, level)
+    conf = open_level(dvc_dir, level)
     if conf.get(name.key, name.option) is None:
         raise _missing(name, conf.section(name.key) is not None)
     if name.named in ("remote", "db") and name.option == "url":
@@ -148,7 +148,8 @@ def cache_dir(dvc_dir: str | None, level: str | None = None) -> str:
     return os.path.join(dvc_dir, "cache")
 
 
-def _open_level(dvc_dir: str | None, level: str | None) -> ConfigFile:
+def open_level(dvc_dir: str | None, level: str | None) -> ConfigFile:
+    """One level's file (default: the repo's) opened for editing; refuses repo levels outside a repo."""
     level = level or "repo"
     levels_for(dvc_dir, level)
     return ConfigFile(level_path(level, dvc_dir))
@@ -186,7 +187,7 @@ def _is_plain_relative(value: str) -> bool:
     return not (is_url(value) or os.path.isabs(value) or os.path.expanduser(value) != value)
 
 
-def _store_path(value: str, conf_dir: str) -> str:
+def store_path(value: str, conf_dir: str) -> str:
     """A path typed by the user (relative to the cwd) as DVC stores it in the file."""
     if not _is_plain_relative(value):
         return value

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 
-from dataver.config import LEVELS, ConfigFile, is_url, level_path, load_file, resolve_path
+from dataver.config import LEVELS, ConfigFile, level_path, load_file, resolve_path
 from dataver.errors import ConfigError
-
-REPO_LEVELS = ("repo", "local")
+from dataver.ops.config import open_level, store_path
 
 
 def _dvc_dir():
@@ -19,11 +18,7 @@ def _dvc_dir():
 
 
 def _open(level: str | None) -> ConfigFile:
-    level = level or "repo"
-    dvc_dir = _dvc_dir()
-    if dvc_dir is None and level in REPO_LEVELS:
-        raise ConfigError("not inside a DVC repository", hint="use --global or --system")
-    return ConfigFile(level_path(level, dvc_dir))
+    return open_level(_dvc_dir(), level)
 
 
 def _levels_upto(level: str | None) -> list[str]:
@@ -39,28 +34,9 @@ def _levels_upto(level: str | None) -> list[str]:
     return result
 
 
-def _save(conf: ConfigFile) -> None:
-    """Write as DVC does after an edit: plain sections before remote sections, and an emptied
-    file as a lone newline."""
-    names = list(conf.conf.sections)
-    for name in sorted(names, key=lambda n: n.strip().startswith(("remote ", "'remote ", '"remote '))):
-        conf.conf[name] = conf.conf.pop(name)
-    if len(conf.conf):
-        conf.save()
-        return
-    tmp = conf.path + ".tmp"
-    os.makedirs(os.path.dirname(conf.path), exist_ok=True)
-    with open(tmp, "wb") as fobj:
-        fobj.write(b"\n")
-    os.replace(tmp, conf.path)
-
-
 def _store_url(url: str, conf: ConfigFile) -> str:
     """A local path typed relative to the cwd, stored relative to the config file's directory."""
-    if is_url(url) or os.path.isabs(os.path.expanduser(url)) or url.startswith("~"):
-        return url
-    conf_dir = os.path.dirname(os.path.abspath(conf.path))
-    return os.path.relpath(os.path.abspath(url), conf_dir).replace(os.sep, "/")
+    return store_path(url, os.path.dirname(os.path.abspath(conf.path)))
 
 
 def _merged_remotes(level: str | None) -> dict[str, dict]:
@@ -88,7 +64,7 @@ def add(name: str, url: str, default: bool = False, force: bool = False, level: 
     conf.set(f"remote:{name}", "url", _store_url(url, conf))
     if default:
         conf.set("core", "remote", name)
-    _save(conf)
+    conf.save()
     return conf.path
 
 
@@ -112,7 +88,7 @@ def modify(name: str, option: str, value: str | None = None, unset: bool = False
     if section is not None and "url" not in section and name not in _other_level_urls(level):
         raise ConfigError(f"remote '{name}' would have no url", path=conf.path,
                           hint="set a url, or remove the remote with `dataver remote remove`")
-    _save(conf)
+    conf.save()
     return conf.path
 
 
@@ -156,7 +132,7 @@ def remove(name: str, level: str | None = None) -> None:
     if conf.section(f"remote:{name}") is None:
         raise ConfigError(f"remote '{name}' doesn't exist", path=conf.path)
     conf.remove_section(f"remote:{name}")
-    _save(conf)
+    conf.save()
     _retarget_default(name, None, level)
 
 
@@ -172,7 +148,7 @@ def rename(old: str, new: str, level: str | None = None) -> None:
     conf.remove_section(f"remote:{old}")  # DVC re-adds the section at the end
     for key, value in values.items():
         conf.set(f"remote:{new}", key, value)
-    _save(conf)
+    conf.save()
     _retarget_default(old, new, level)
 
 
@@ -187,7 +163,7 @@ def _retarget_default(old: str, new: str | None, level: str | None) -> None:
                 conf.unset("core", "remote")
             else:
                 conf.set("core", "remote", new)
-        _save(conf)
+        conf.save()
 
 
 def get_default(level: str | None = None) -> str | None:
@@ -212,4 +188,4 @@ def set_default(name: str | None, level: str | None = None) -> None:
             raise ConfigError(f"remote '{name}' doesn't exist: a default remote must be in the remote list",
                               hint="add it first with `dataver remote add`")
         conf.set("core", "remote", name)
-    _save(conf)
+    conf.save()
