@@ -239,11 +239,6 @@ def test_interrupted_push_resumes_without_resending(remote_repo, capsys, tmp_pat
 
 
 def test_interrupted_fetch_resumes(remote, remote_repo, capsys, tmp_path, monkeypatch):
-    if remote.type == "gs":
-        # Seen repeatedly: after a client is killed mid-download, gcp-storage-emulator's stored
-        # copy of an object it was serving is one byte short. dataver then reports that object
-        # as corrupt (never caching it), so the re-run fails through no fault of the client.
-        pytest.xfail("gcp-storage-emulator damages objects when a downloading client dies")
     repo = os.getcwd()
     make_dataset(tmp_path / "repo", n=300)
     add_and_commit(repo, capsys)

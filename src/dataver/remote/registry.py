@@ -224,7 +224,10 @@ def gs_options(url: str, conf: dict) -> Options:
     """gcsfs kwargs from DVC's gs options. Credentials: ``credentialpath`` (service account
     JSON), anonymous with ``allow_anonymous_login``, else Google's default lookup."""
     parts = urlsplit(url)
-    kwargs: dict[str, Any] = {"consistency": None}
+    # "size": gcsfs compares each upload's stored size with what it sent (no extra request), so a
+    # server that takes gcsfs's LF-delimited multipart body of a file ending in "\r" as one byte
+    # shorter fails the push instead of storing a bad object (the GCS emulator does exactly that)
+    kwargs: dict[str, Any] = {"consistency": "size"}
     if conf.get("projectname"):
         kwargs["project"] = conf["projectname"]
     if conf.get("credentialpath"):
