@@ -6,12 +6,16 @@ import os
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    """Replace ``path`` with ``text`` (UTF-8, ``\\n`` line ends); the temp file never outlives an
-    exception or interrupt."""
-    tmp = f"{path}.{os.getpid()}.dataver.tmp"
+    """Replace ``path`` with ``text`` (UTF-8, ``\\n`` line ends kept as they are)."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data``; the temp file never outlives an exception or interrupt."""
+    tmp = f"{path}.{os.getpid()}.{os.urandom(3).hex()}.dataver.tmp"  # unique per thread too
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fobj:
-            fobj.write(text)
+        with open(tmp, "wb") as fobj:
+            fobj.write(data)
         os.replace(tmp, path)
     except BaseException:
         if os.path.lexists(tmp):

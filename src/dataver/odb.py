@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 from dataver.errors import CorruptObjectError, UserError
 from dataver.hashing import LEGACY, MD5, md5_file, md5_stream
 from dataver.manifest import Manifest, is_dir_oid
+from dataver.manifest_index import ManifestIndex
 
 READONLY = 0o444
 _LIST_AT_LEAST = 256  # from this many oids on, existing() lists directories instead of stat-ing
@@ -27,9 +28,11 @@ def _tmp_name(path: str) -> str:
 class ObjectStore:
     """A local object store rooted at ``root`` (``.dvc/cache`` or ``cache.dir``)."""
 
-    def __init__(self, root: str, shared: bool = False):
+    def __init__(self, root: str, shared: bool = False, manifest_index: str | None = None):
         self.root = root
         self.shared = shared  # cache.shared = group: directories group-writable
+        # parsed manifests kept by the repo (see dataver.manifest_index); None: parse every time
+        self._index = ManifestIndex(manifest_index) if manifest_index else None
         self._made_dirs: set[str] = set()
 
     # --- paths -----------------------------------------------------------------
@@ -185,6 +188,10 @@ class ObjectStore:
         """Load the directory manifest ``oid``; raises FileNotFoundError if absent and
         CorruptObjectError (naming the object) if its content is wrong or unsafe."""
         path = self.path(oid, hash_name)
+        if self._index is not None:
+            known = self._index.load(oid, hash_name)
+            if known is not None and os.path.exists(path):  # a manifest, not a promise of data
+                return known
         with open(path, "rb") as fobj:
             data = fobj.read()
         fix = "delete it from the cache, then `dataver pull` or re-add the directory, to fix it"
@@ -192,10 +199,13 @@ class ObjectStore:
             raise CorruptObjectError(f"cache object {oid} is corrupt (its content does not match "
                                      f"its name)", path=path, hint=fix)
         try:
-            return Manifest.from_bytes(data, oid)
+            manifest = Manifest.from_bytes(data, oid)
         except UserError as exc:
             raise CorruptObjectError(f"directory manifest {oid}: {exc.message}", path=path,
                                      hint=fix) from None
+        if self._index is not None:
+            self._index.store(oid, hash_name, manifest)
+        return manifest
 
     def verify(self, oid: str, hash_name: str = MD5) -> bool:
         """Whether the stored object's content matches its name."""

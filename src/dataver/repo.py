@@ -93,7 +93,8 @@ class Repo:
 
     @cached_property
     def odb(self) -> ObjectStore:
-        return ObjectStore(self.cache_dir, shared=self.config.get("cache", "shared") == "group")
+        return ObjectStore(self.cache_dir, shared=self.config.get("cache", "shared") == "group",
+                           manifest_index=os.path.join(self.tmp_dir, "dataver", "manifests"))
 
     @cached_property
     def state(self) -> State:
@@ -138,9 +139,11 @@ class Repo:
         return self.materializer.checkout_file(abspath, oid, hash_name, isexec, force, relink)
 
     def close(self) -> None:
-        """Flush the state database."""
+        """Flush the state database and end the git helper process."""
         if "state" in self.__dict__:
             self.state.close()
+        if "scm" in self.__dict__:
+            self.scm.close()
 
     def __enter__(self) -> "Repo":
         return self

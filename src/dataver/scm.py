@@ -29,6 +29,28 @@ class Git:
 
     def __init__(self, root: str):
         self.root = root
+        self._cat_file = None
+
+    def lookup(self, names: list[str]) -> list[tuple[str, str, bytes] | None]:
+        """``(sha, type, content)`` of each git object name (None: unknown), through one
+        long-lived `git cat-file --batch`."""
+        if self._cat_file is None:
+            from dataver.git_batch import CatFile
+
+            self._cat_file = CatFile(self.root)
+        try:
+            return self._cat_file.get_many(names)
+        except FileNotFoundError:
+            raise ScmError("git is not installed", hint="install git or use --no-scm") from None
+        except OSError as exc:
+            self.close()
+            raise ScmError(f"git cat-file failed: {exc}") from None
+
+    def close(self) -> None:
+        """End the long-lived git process, if one was started."""
+        if self._cat_file is not None:
+            self._cat_file.close()
+            self._cat_file = None
 
     def run(self, *args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
         import subprocess  # lazy: commands that never call git start faster
@@ -62,16 +84,14 @@ class Git:
 
     # --- history -------------------------------------------------------------------------
     def has_commits(self) -> bool:
-        return self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False).returncode == 0
+        return self.lookup(["HEAD^{commit}"])[0] is not None
 
     def resolve_rev(self, rev: str) -> str:
         """The commit sha ``rev`` names; raises ScmError for an unknown revision."""
-        if rev.startswith("-"):
+        found = self.lookup([f"{rev}^{{commit}}"])[0]
+        if found is None:
             raise ScmError(f"unknown Git revision '{rev}'", hint="check the name with `git log`")
-        proc = self.run("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False)
-        if proc.returncode != 0:
-            raise ScmError(f"unknown Git revision '{rev}'", hint="check the name with `git log`")
-        return proc.stdout.decode().strip()
+        return found[0]
 
     def ls_tree(self, sha: str, prefix: str = "") -> list[tuple[str, str, str, str, int | None]]:
         """``(path, type, object, mode, size)`` for every entry below ``prefix`` at commit ``sha``
@@ -95,26 +115,22 @@ class Git:
         return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
     def read_blobs(self, objects: list[str]) -> dict[str, bytes]:
-        """Contents of many git objects in one `git cat-file --batch` call."""
-        if not objects:
-            return {}
+        """Contents of many git objects by sha; raises ScmError if one is missing."""
         unique = list(dict.fromkeys(objects))
-        out = self.run("cat-file", "--batch", input="".join(o + "\n" for o in unique).encode()).stdout
-        result, pos = {}, 0
-        for obj in unique:
-            header_end = out.index(b"\n", pos)
-            header = out[pos:header_end].split()
-            if len(header) < 3:  # "<obj> missing"
+        result = {}
+        for obj, found in zip(unique, self.lookup(unique)):
+            if found is None:
                 raise ScmError(f"git object {obj} is missing")
-            size = int(header[2])
-            result[obj] = out[header_end + 1: header_end + 1 + size]
-            pos = header_end + 1 + size + 1
+            result[obj] = found[2]
         return result
 
     def show(self, sha: str, path: str) -> bytes | None:
         """The bytes of ``path`` (git-root relative) at commit ``sha``, or None if absent."""
-        proc = self.run("cat-file", "blob", f"{sha}:{path}", check=False)
-        return proc.stdout if proc.returncode == 0 else None
+        if "\n" in path:  # cannot go down cat-file's line-based pipe
+            proc = self.run("cat-file", "blob", f"{sha}:{path}", check=False)
+            return proc.stdout if proc.returncode == 0 else None
+        found = self.lookup([f"{sha}:{path}"])[0]
+        return found[2] if found is not None and found[1] == "blob" else None
 
     def branches(self) -> list[str]:
         """Local branch names."""
@@ -142,6 +158,9 @@ class NoScm:
     """Stand-in used with ``core.no_scm`` or outside git: every operation is a no-op."""
 
     root = None
+
+    def close(self) -> None:
+        pass
 
     def add(self, paths: list[str]) -> None:
         pass

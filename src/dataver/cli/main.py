@@ -12,17 +12,23 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     import argparse
 
-# Command modules, each with register(subparsers). Imported only to build the parser; the
-# heavy work they call is imported inside their handlers.
-COMMAND_MODULES = [
-    "init", "add", "status", "checkout", "demo",
-    "remote", "sync", "gc",
-    "diff", "history", "install",
-    "data", "config", "misc",
-]
+# Command modules, each with register(subparsers), and the commands (aliases included) each one
+# registers. A run imports only the module of the command it names; `--help` and unknown
+# commands import them all. (A test holds this table to what the modules register.)
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "init": ("init",), "add": ("add", "commit"), "status": ("status",),
+    "checkout": ("checkout",), "demo": ("demo",),
+    "remote": ("remote",), "sync": ("push", "pull", "fetch"), "gc": ("gc",),
+    "diff": ("diff",), "history": ("ls", "list", "get", "import", "update"),
+    "install": ("install", "git-hook"),
+    "data": ("remove", "rm", "move", "mv", "unprotect"), "config": ("config", "cache"),
+    "misc": ("root", "check-ignore"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: with only the named command's module registered when ``argv``
+    names a known command (start-up time), else with every command."""
     # argparse (and the re module it pulls in) is imported here, not at the top, so that
     # `--version` starts as fast as the interpreter allows.
     import argparse
@@ -49,9 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--cd", metavar="DIR", help="run as if started in DIR")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name in COMMAND_MODULES:
+    for name in _modules_for(argv or []):
         importlib.import_module(f"dataver.cli.{name}").register(sub)
     return parser
+
+
+def _modules_for(argv: list[str]) -> list[str]:
+    """The command modules to register for ``argv``: the one owning its command word (the
+    first argument that is neither a global option nor the value of ``--cd``), else all."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--cd":
+            next(args, None)
+        elif not arg.startswith("-"):
+            return [m for m, commands in COMMAND_MODULES.items() if arg in commands] or \
+                list(COMMAND_MODULES)
+    return list(COMMAND_MODULES)
 
 
 def _terminal_width() -> int:
@@ -85,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv in (["--version"], ["-V"]):  # fast path: no parser, no imports
         print(__version__)
         return 0
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -1,0 +1,48 @@
+"""A local, parsed copy of each directory manifest that has been read, so that reading a
+20,000-entry `.dir` object again costs a marshal load instead of JSON parsing and validation.
+
+Manifests are content-addressed and immutable, so an entry keyed by object id never goes stale.
+Entries are written only after the `.dir` object was verified and validated, under the repo's
+``.dvc/tmp`` (machine-local state, like the state db, never shared through git or a remote).
+Anything unreadable is ignored and rebuilt from the object itself.
+"""
+from __future__ import annotations
+
+import marshal
+import os
+
+from dataver.atomic import write_bytes_atomic
+from dataver.manifest import Manifest
+
+_VERSION = 1
+
+
+class ManifestIndex:
+    """Parsed manifests by (hash name, object id), one small file each under ``root``."""
+
+    def __init__(self, root: str):
+        self.root = root
+
+    def _path(self, oid: str, hash_name: str) -> str:
+        return os.path.join(self.root, f"{hash_name}-{oid}")
+
+    def load(self, oid: str, hash_name: str) -> Manifest | None:
+        """The manifest stored for ``oid``, or None when there is none (or it is unreadable)."""
+        try:
+            with open(self._path(oid, hash_name), "rb") as fobj:
+                version, stored_oid, rels, md5s = marshal.loads(fobj.read())
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        if version != _VERSION or stored_oid != oid or len(rels) != len(md5s):
+            return None
+        return Manifest(dict(zip(rels, md5s)))
+
+    def store(self, oid: str, hash_name: str, manifest: Manifest) -> None:
+        """Remember ``manifest`` (already verified and validated) as ``oid``; best effort."""
+        entries = manifest.entries
+        data = marshal.dumps((_VERSION, oid, tuple(entries), tuple(entries.values())))
+        try:
+            os.makedirs(self.root, exist_ok=True)
+            write_bytes_atomic(self._path(oid, hash_name), data)
+        except OSError:  # a read-only or full disk only costs the speed-up
+            pass
