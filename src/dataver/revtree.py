@@ -63,14 +63,18 @@ class RevTree:
         return items
 
     def load_stages(self) -> list[dvcfile.Stage]:
-        """Every `dvc.yaml` stage at this revision, with the hashes of its `dvc.lock`."""
+        """Every `dvc.yaml` stage at this revision, with the hashes of its `dvc.lock` (all read
+        with one ``git cat-file`` call; none when there is no dvc.yaml)."""
+        pipelines = [path for path, (kind, *_rest) in sorted(self.entries.items())
+                     if kind == "blob" and posixpath.basename(path) == dvcfile.PIPELINE_FILE
+                     and not path.startswith(".dvc/")]
+        if not pipelines:
+            return []
+        locks = [posixpath.join(posixpath.dirname(p), dvcfile.LOCK_FILE) for p in pipelines]
+        contents = self.read_many(pipelines + locks)
         stages: list[dvcfile.Stage] = []
-        for path, (kind, *_rest) in sorted(self.entries.items()):
-            if kind == "blob" and posixpath.basename(path) == dvcfile.PIPELINE_FILE \
-                    and not path.startswith(".dvc/"):
-                lock = posixpath.join(posixpath.dirname(path), dvcfile.LOCK_FILE)
-                stages += dvcfile.pipeline_loads(self.read_bytes(path), self.read_bytes(lock),
-                                                 self.abspath(path))
+        for path, lock in zip(pipelines, locks):
+            stages += dvcfile.pipeline_loads(contents[path], contents[lock], self.abspath(path))
         return stages
 
     def abspath(self, relpath: str) -> str:
@@ -81,10 +85,13 @@ class RevTree:
 
     def read_bytes(self, relpath: str) -> bytes | None:
         """A git-tracked file's content at this revision, or None."""
-        entry = self.entries.get(relpath)
-        if entry is None or entry[0] != "blob":
-            return None
-        return self.git.read_blobs([entry[1]])[entry[1]]
+        return self.read_many([relpath])[relpath]
+
+    def read_many(self, relpaths: list[str]) -> dict[str, bytes | None]:
+        """:meth:`read_bytes` of several files with one ``git cat-file`` call."""
+        objs = {p: e[1] for p in relpaths if (e := self.entries.get(p)) is not None and e[0] == "blob"}
+        blobs = self.git.read_blobs(list(objs.values()))
+        return {p: blobs[objs[p]] if p in objs else None for p in relpaths}
 
     def is_dir(self, relpath: str) -> bool:
         entry = self.entries.get(relpath)

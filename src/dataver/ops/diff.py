@@ -12,6 +12,7 @@ import os
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
+from dataver import dvcfile
 from dataver.errors import TargetError
 from dataver.revtree import RevTree
 
@@ -92,6 +93,8 @@ def diff(repo, a_rev: str = "HEAD", b_rev: str | None = None,
     old_items = old_tree.tracked()
     new_items = new_tree.tracked() if new_tree is not None else repo.tracked()
     roots = _roots(repo, targets, old_items, new_items) if targets else None
+    # Outputs DVC does not cache (`cache: false` stage outputs) hold no versioned data.
+    old_items, new_items = _cached_outs(old_items), _cached_outs(new_items)
     old = committed_index(repo, _select(old_items, roots, repo.root))
     if new_tree is None:
         new = workspace_index(repo, _select(new_items, roots, repo.root))
@@ -110,24 +113,47 @@ def _under(key: str, root: str) -> bool:
 
 
 def _roots(repo, targets, old_items, new_items) -> list[str]:
-    """Root keys named by targets; a target absent from both sides is an error, as in DVC."""
+    """Root keys named by targets; a target absent from both sides is an error, as in DVC.
+    A stage (``name``, ``path/dvc.yaml:name``) names its outputs, and wins over a path."""
     roots: list[str] = []
     for target in targets:
-        key = key_of(repo.root, os.path.abspath(target))
-        found = False
-        for items in (old_items, new_items):
-            for item in items:
-                out_key = key_of(repo.root, item.abspath)
-                if key == key_of(repo.root, item.dvcfile.path):
-                    roots.append(out_key)
-                    found = True
-                elif _under(key, out_key):
-                    roots.append(key)
-                    found = True
+        found = _stage_roots(repo, target, old_items + new_items) or \
+            _path_roots(repo, target, old_items + new_items)
         if not found:
             raise TargetError("is not tracked at either revision", path=target,
-                              hint="name a .dvc file or a tracked output")
+                              hint="name a .dvc file, a stage or a tracked output")
+        roots += found
     return list(dict.fromkeys(roots))
+
+
+def _path_roots(repo, target: str, items) -> list[str]:
+    key = key_of(repo.root, os.path.abspath(target))
+    roots = []
+    for item in items:
+        out_key = key_of(repo.root, item.abspath)
+        if key == key_of(repo.root, item.dvcfile.path):
+            roots.append(out_key)
+        elif _under(key, out_key):
+            roots.append(key)
+    return roots
+
+
+def _stage_roots(repo, target: str, items) -> list[str]:
+    """Output keys of the stages ``target`` names: ``name`` of ./dvc.yaml or
+    ``path/dvc.yaml:name``; a foreach group ``name`` names all its ``name@key`` stages."""
+    file, sep, name = target.rpartition(":")
+    if not sep:
+        file, name = dvcfile.PIPELINE_FILE, target
+    if not name or not dvcfile.is_pipeline_file(file) or (not sep and "/" in target):
+        return []
+    path = os.path.abspath(file)
+    return [key_of(repo.root, item.abspath) for item in items
+            if isinstance(item.dvcfile, dvcfile.Stage) and item.dvcfile.path == path
+            and (item.dvcfile.name == name or item.dvcfile.name.startswith(name + "@"))]
+
+
+def _cached_outs(items):
+    return [item for item in items if item.out.cache]
 
 
 def _select(items, roots, root):
