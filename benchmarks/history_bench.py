@@ -27,6 +27,11 @@ ROOT = os.path.dirname(HERE)
 SRC = os.path.join(ROOT, "src")
 
 
+# the console script users run (as DVC's is); `python -m dataver` would add runpy's start-up
+_SCRIPT = os.path.join(os.path.dirname(sys.executable), "dataver")
+DATAVER = [_SCRIPT] if os.path.exists(_SCRIPT) else [sys.executable, "-m", "dataver"]
+
+
 def dvc_bin() -> str:
     for cand in (os.environ.get("DATAVER_DVC"), os.path.join(ROOT, ".venv-dvc", "bin", "dvc"),
                  "/work/main/.venv-dvc/bin/dvc", shutil.which("dvc")):
@@ -86,11 +91,11 @@ def commands(dvc: str) -> dict[str, dict[str, list[str]]]:
     read = "import {m}.api as a; assert a.read('data/d0001/f000150.bin', rev='v1', mode='rb')"
     return {
         "diff v1 v2 --json": {
-            "dataver": [sys.executable, "-m", "dataver", "diff", "v1", "v2", "--json"],
+            "dataver": [*DATAVER, "diff", "v1", "v2", "--json"],
             "dvc": [dvc, "diff", "v1", "v2", "--json"],
         },
         "diff (HEAD vs unchanged workspace)": {
-            "dataver": [sys.executable, "-m", "dataver", "diff"],
+            "dataver": [*DATAVER, "diff"],
             "dvc": [dvc, "diff"],
         },
         "api.read of one file in the dir at v1": {

@@ -51,7 +51,10 @@ STEPS = {
     "version": ("--version start-up", 0.3),
 }
 TOOLS = ("dataver", "dvc")
-DEFAULT_DATAVER = f"{shlex.quote(sys.executable)} -m dataver"
+# The console script users run (as DVC's is): `python -m dataver` would add runpy's start-up.
+_SCRIPT = os.path.join(os.path.dirname(sys.executable), "dataver")
+DEFAULT_DATAVER = shlex.quote(_SCRIPT) if os.path.exists(_SCRIPT) else \
+    f"{shlex.quote(sys.executable)} -m dataver"
 
 
 @dataclass

@@ -60,6 +60,12 @@ class Manifest:
     def oid(self) -> str:
         return md5_bytes(self.to_bytes()) + DIR_SUFFIX
 
+    def with_oid(self, oid: str) -> "Manifest":
+        """This manifest, with ``oid`` taken as its id instead of computing it (for a manifest
+        read from an object already verified to be ``oid``)."""
+        self.__dict__["oid"] = oid  # what cached_property would store
+        return self
+
     def __len__(self) -> int:
         return len(self.entries)
 

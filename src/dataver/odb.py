@@ -13,7 +13,7 @@ import stat
 from typing import Iterable, Iterator
 
 from dataver.errors import CorruptObjectError, UserError
-from dataver.hashing import LEGACY, MD5, md5_file, md5_stream
+from dataver.hashing import LEGACY, MD5, md5_bytes, md5_file, md5_stream
 from dataver.manifest import Manifest, is_dir_oid
 from dataver.manifest_index import ManifestIndex
 
@@ -67,6 +67,17 @@ class ObjectStore:
                 continue
             found.update(prefix + rest for rest in rests.intersection(names))
         return found
+
+    def listing_stamp(self, hash_name: str = MD5) -> str:
+        """A digest of the mtimes of the store's prefix directories: it changes whenever an
+        object is added to or removed from the store."""
+        base = self._base(hash_name)
+        try:
+            with os.scandir(base) as entries:
+                parts = [f"{e.name}:{e.stat(follow_symlinks=False).st_mtime_ns}" for e in entries]
+        except FileNotFoundError:
+            parts = []
+        return md5_bytes("/".join(sorted(parts)).encode("utf-8", "surrogateescape"))
 
     def _ensure_parent(self, path: str) -> None:
         self._ensure_dir(os.path.dirname(path))
@@ -191,7 +202,7 @@ class ObjectStore:
         if self._index is not None:
             known = self._index.load(oid, hash_name)
             if known is not None and os.path.exists(path):  # a manifest, not a promise of data
-                return known
+                return known.with_oid(oid) if hash_name == MD5 else known
         with open(path, "rb") as fobj:
             data = fobj.read()
         fix = "delete it from the cache, then `dataver pull` or re-add the directory, to fix it"
@@ -205,7 +216,7 @@ class ObjectStore:
                                      hint=fix) from None
         if self._index is not None:
             self._index.store(oid, hash_name, manifest)
-        return manifest
+        return manifest.with_oid(oid) if hash_name == MD5 else manifest
 
     def verify(self, oid: str, hash_name: str = MD5) -> bool:
         """Whether the stored object's content matches its name."""

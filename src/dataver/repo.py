@@ -102,7 +102,7 @@ class Repo:
 
     @cached_property
     def hasher(self) -> Hasher:
-        return Hasher(self.state, self.root)
+        return Hasher(self.state, self.root, manifests=self.odb.read_manifest)
 
     @cached_property
     def ignore(self) -> IgnoreRules:

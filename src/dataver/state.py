@@ -16,6 +16,11 @@ CREATE TABLE IF NOT EXISTS state (
     oid TEXT NOT NULL,
     PRIMARY KEY (path, hash_name)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stamps (
+    key TEXT PRIMARY KEY,
+    stamp TEXT NOT NULL,
+    oid TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -38,6 +43,7 @@ class State:
         self.db_path = db_path
         self._conn: sqlite3.Connection | None = None
         self._pending: dict[tuple[str, str], tuple[Stat, str]] = {}
+        self._pending_stamps: dict[str, tuple[str, str]] = {}
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -92,15 +98,31 @@ class State:
         for path, st, oid in items:
             self._pending[(path, hash_name)] = (st, oid)
 
+    def get_stamp(self, key: str, stamp: str) -> str | None:
+        """The oid remembered under ``key`` if it was recorded with this same ``stamp`` (a digest
+        of everything the oid depends on, e.g. the stats of every file of a directory)."""
+        found = self._pending_stamps.get(key)
+        if found is None:
+            found = self._db().execute("SELECT stamp, oid FROM stamps WHERE key=?",
+                                       (key,)).fetchone()
+        return found[1] if found is not None and found[0] == stamp else None
+
+    def set_stamp(self, key: str, stamp: str, oid: str) -> None:
+        """Remember ``oid`` under ``key`` for as long as ``stamp`` stays the same."""
+        self._pending_stamps[key] = (stamp, oid)
+
     def flush(self) -> None:
         """Write pending entries in one transaction."""
-        if not self._pending:
+        if not self._pending and not self._pending_stamps:
             return
         rows = [(p, h, s.inode, s.mtime_ns, s.size, oid) for (p, h), (s, oid) in self._pending.items()]
         db = self._db()
         with db:
             db.executemany("INSERT OR REPLACE INTO state VALUES (?,?,?,?,?,?)", rows)
+            db.executemany("INSERT OR REPLACE INTO stamps VALUES (?,?,?)",
+                           [(k, st, oid) for k, (st, oid) in self._pending_stamps.items()])
         self._pending.clear()
+        self._pending_stamps.clear()
 
     def close(self) -> None:
         self.flush()

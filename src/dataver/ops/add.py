@@ -13,10 +13,9 @@ from dataver import dvcfile, scm
 from dataver.errors import OverlapError, TargetError, UserError
 from dataver.hashing import LEGACY, MD5, parallel_map
 from dataver.manifest import Manifest
-from dataver.ops.status import current_oid
+from dataver.ops.status import current_oid, in_cache, mark_in_cache
 from dataver.ops.targets import is_inside, owner_of
-from dataver.state import Stat
-from dataver.workspace import FileEntry, is_exec, scan_dir, stat_file
+from dataver.workspace import FileEntry, is_exec, stat_file
 
 
 @dataclass
@@ -230,10 +229,13 @@ def _add_file(repo, path: str, no_commit: bool) -> tuple[str, int]:
 
 
 def _add_dir(repo, path: str, no_commit: bool) -> tuple[str, int, int]:
-    dir_key = repo.hasher._key(path)
-    files = list(scan_dir(path, dir_key, repo.ignore))
+    dir_key, files, stamp, known = repo.hasher.scan_stamped(path, repo.ignore)
     for entry in files:
         _refuse_backslash(entry.relpath, entry.abspath)
+    size = sum(e.stat.size for e in files)
+    # unchanged since it was last hashed, and all of it still cached: nothing to store
+    if known is not None and (no_commit or in_cache(repo, known, MD5)):
+        return known, size, len(files)
     if no_commit:
         oids = repo.hasher.hash_entries(dir_key, files)
     else:
@@ -243,7 +245,9 @@ def _add_dir(repo, path: str, no_commit: bool) -> tuple[str, int, int]:
         oid = manifest.oid
     else:
         oid = repo.odb.add_manifest(manifest)  # after every file it lists
-    return oid, sum(e.stat.size for e in files), len(files)
+        mark_in_cache(repo, oid, MD5)
+    repo.hasher.remember_dir(dir_key, stamp, oid)
+    return oid, size, len(files)
 
 
 def _store_entries(repo, dir_key: str, files: list[FileEntry]) -> dict[str, str]:

@@ -66,19 +66,31 @@ def in_cache(repo, oid: str, hash_name: str) -> bool:
         return False
     if not is_dir_oid(oid):
         return True
+    # Objects leave the cache only by unlinking, which changes their prefix directory's mtime:
+    # while no prefix directory changed, a directory found complete before is complete still.
+    stamp = repo.odb.listing_stamp(hash_name)
+    if repo.state.get_stamp(f"cache:{hash_name}:{oid}", stamp) == oid:
+        return True
     try:
         manifest = repo.odb.read_manifest(oid, hash_name)
     except FileNotFoundError:
         return False
     children = set(manifest.entries.values())
-    return len(repo.odb.existing(children, hash_name)) == len(children)
+    if len(repo.odb.existing(children, hash_name)) != len(children):
+        return False
+    repo.state.set_stamp(f"cache:{hash_name}:{oid}", stamp, oid)
+    return True
+
+
+def mark_in_cache(repo, oid: str, hash_name: str) -> None:
+    """Record that directory ``oid`` and every file it lists were just stored in the cache."""
+    repo.state.set_stamp(f"cache:{hash_name}:{oid}", repo.odb.listing_stamp(hash_name), oid)
 
 
 def current_oid(repo, abspath: str, hash_name: str, expect_dir: bool) -> str | None:
     """The oid the workspace content at ``abspath`` would have (a `.dir` oid for directories)."""
     if os.path.isdir(abspath):
-        manifest, _size, _files = repo.hasher.dir_manifest(abspath, repo.ignore, hash_name)
-        return manifest.oid
+        return repo.hasher.dir_oid(abspath, repo.ignore, hash_name)
     if not os.path.exists(abspath):  # a broken symlink
         return None
     return repo.hasher.hash_file(abspath, hash_name)[0]

@@ -1,0 +1,93 @@
+"""`status` and `add` on an unchanged directory answer from two stamps in the state db (the
+stats of its files; the listing of the cache). Every kind of change must still be seen once a
+stamp exists."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.func.helpers import cli
+
+
+@pytest.fixture
+def stamped(repo_dir, capsys):
+    (repo_dir / "data" / "sub").mkdir(parents=True)
+    for i in range(30):
+        (repo_dir / "data" / "sub" / f"{i}.jpg").write_bytes(b"\xff\xd8 image %d" % i)
+    (repo_dir / "data" / "ann.json").write_text('{"images": []}')
+    assert cli(capsys, "add", "-q", "data")[0] == 0
+    for _ in range(2):  # the first status records the stamps, the second answers from them
+        assert cli(capsys, "status")[1] == "Data and pipelines are up to date.\n"
+    return repo_dir
+
+
+def status_of(capsys) -> dict:
+    code, out, err = cli(capsys, "status", "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def replace_keeping_stat(path, text):
+    """Replace ``path`` by a new file (new inode) of the same size and mtime."""
+    st = os.stat(path)
+    tmp = path.with_name("tmp")
+    tmp.write_text(text)
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(tmp, path)
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: (d / "data" / "sub" / "3.jpg").write_bytes(b"changed"),
+    lambda d: (d / "data" / "sub" / "3.jpg").unlink(),
+    lambda d: (d / "data" / "new.jpg").write_bytes(b"new"),
+    lambda d: os.rename(d / "data" / "sub" / "3.jpg", d / "data" / "sub" / "33.jpg"),
+    # same size and mtime, new inode: a file replaced by another of the same size
+    lambda d: replace_keeping_stat(d / "data" / "ann.json", '{"images":[1]}'),
+    lambda d: (d / ".dvcignore").write_text("*.json\n"),
+], ids=["modified", "deleted", "added", "renamed", "replaced", "newly-ignored"])
+def test_workspace_change_after_stamp_is_seen(stamped, capsys, change):
+    change(stamped)
+    assert status_of(capsys) == {"data.dvc": [{"changed outs": {"data": "modified"}}]}
+
+
+def test_object_removed_from_cache_after_stamp_is_seen(stamped, capsys):
+    cache = stamped / ".dvc" / "cache" / "files" / "md5"
+    victim = next(os.path.join(d, f) for d, _, fs in os.walk(cache) for f in fs
+                  if not f.endswith(".dir"))
+    os.chmod(victim, 0o644)
+    os.unlink(victim)
+    assert status_of(capsys) == {"data.dvc": [{"changed outs": {"data": "not in cache"}}]}
+
+
+def test_stale_stamps_do_not_survive_a_change_and_back(stamped, capsys):
+    path = stamped / "data" / "sub" / "0.jpg"
+    old = path.read_bytes()
+    path.write_bytes(b"other")
+    assert status_of(capsys) == {"data.dvc": [{"changed outs": {"data": "modified"}}]}
+    path.write_bytes(old)
+    assert status_of(capsys) == {}
+
+
+def cache_objects(repo_dir) -> set[str]:
+    cache = repo_dir / ".dvc" / "cache" / "files" / "md5"
+    return {os.path.join(d, f) for d, _, fs in os.walk(cache) for f in fs}
+
+
+def test_readd_after_stamp_restores_an_object_removed_from_cache(stamped, capsys):
+    before = cache_objects(stamped)
+    victim = sorted(p for p in before if not p.endswith(".dir"))[0]
+    os.chmod(victim, 0o644)
+    os.unlink(victim)
+    assert cli(capsys, "add", "-q", "data")[0] == 0
+    assert cache_objects(stamped) == before
+    assert status_of(capsys) == {}
+
+
+def test_readd_after_stamp_records_a_modified_file(stamped, capsys):
+    dvc_before = (stamped / "data.dvc").read_text()
+    (stamped / "data" / "sub" / "5.jpg").write_bytes(b"relabelled")
+    assert cli(capsys, "add", "-q", "data")[0] == 0
+    assert (stamped / "data.dvc").read_text() != dvc_before
+    assert status_of(capsys) == {}
