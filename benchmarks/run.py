@@ -335,7 +335,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--large-mb", type=int, default=100, help="size of the large file in MiB, 0 for none")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the table shows medians (default 3)")
     parser.add_argument("--dataver", default=DEFAULT_DATAVER,
-                        help="command that runs dataver (default: this Python with -m dataver, "
+                        help="command that runs dataver (default: the dataver script next to "
+                             "this Python, else this Python with -m dataver; either way "
                              "using this checkout's src/)")
     parser.add_argument("--dvc", default=default_dvc, help="command that runs DVC")
     parser.add_argument("--no-dvc", action="store_true", help="run dataver and the baseline only")
