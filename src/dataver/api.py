@@ -10,7 +10,6 @@ import builtins
 import io
 import os
 from contextlib import ExitStack
-from typing import IO, Any
 
 from dataver.errors import (  # noqa: F401 - re-exported for callers
     CloneError, DataverError, NotARepoError, PathMissingError, RemoteError, ScmError, UserError,
@@ -18,6 +17,10 @@ from dataver.errors import (  # noqa: F401 - re-exported for callers
 from dataver.external import open_repo
 from dataver.ops import locate as _locate
 from dataver.repo import Repo  # noqa: F401 - the facade
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = ["open", "read", "get_url", "Repo", "DataverError", "UserError", "PathMissingError",
            "ScmError", "CloneError", "RemoteError", "NotARepoError"]

@@ -14,6 +14,7 @@ from dataver.hashing import MD5, default_jobs, parallel_map
 from dataver.linking import Linker, is_link_tmp, remove_stale_tmp
 from dataver.manifest import Manifest
 from dataver.odb import ObjectStore
+from dataver.state import Stat
 from dataver.workspace import Hasher, IgnoreRules, scan_dir
 
 
@@ -75,8 +76,6 @@ class Materializer:
         return self.hasher.hash_file(abspath, hash_name)[0]
 
     def _remember(self, abspath: str, oid: str, hash_name: str) -> None:
-        from dataver.state import Stat
-
         st = Stat.of(os.stat(abspath))
         self.hasher.state.set(self.hasher._key(abspath), st, oid, hash_name)
 
@@ -146,8 +145,11 @@ class Materializer:
 
         write(items[0])  # settles the link type before going parallel
         parallel_map(write, items[1:], min(default_jobs(), 16))
+        prefix = self.hasher._key(base)  # once: a relpath per file costs more than its stat
+        state = self.hasher.state
         for rel, oid in items:
-            self._remember(os.path.join(base, rel), oid, hash_name)
+            st = os.stat(os.path.join(base, rel))
+            state.set(f"{prefix}/{rel}", Stat.of(st), oid, hash_name)
 
     def _remove_dir_safely(self, abspath: str, force: bool) -> None:
         current = self._scan(abspath, MD5)

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 from dataver.errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 LEVELS = ("system", "global", "repo", "local")
 LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")

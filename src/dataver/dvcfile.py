@@ -9,13 +9,16 @@ import io
 import os
 import posixpath
 from dataclasses import dataclass, field
-from typing import Any
 
 from dataver.atomic import write_text_atomic
 from dataver.errors import DvcFileError, UnsafePathError
 from dataver.hashing import LEGACY, MD5
 from dataver.manifest import is_dir_oid, valid_oid
 from dataver.paths import check_out_path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 SUFFIX = ".dvc"
 

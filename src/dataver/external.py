@@ -4,13 +4,13 @@ directory with `git clone`, whose remote config then serves data."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from contextlib import contextmanager
-from typing import Iterator
 
 from dataver.errors import CloneError, NotARepoError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 def is_local_worktree(url: str) -> bool:
@@ -28,6 +28,9 @@ def open_repo(url: str | None = None, rev: str | None = None) -> Iterator[tuple[
         with Repo(url) as repo:
             yield repo, rev
         return
+    import shutil  # lazy, as below: only a remote repository needs them (start-up time)
+    import tempfile
+
     tmp = tempfile.mkdtemp(prefix="dataver-clone-")
     try:
         path = clone(url, os.path.join(tmp, "repo"), rev)
@@ -42,6 +45,8 @@ def open_repo(url: str | None = None, rev: str | None = None) -> Iterator[tuple[
 
 def clone(url: str, dest: str, rev: str | None = None) -> str:
     """`git clone` ``url`` into ``dest`` and check out ``rev``; one-line CloneError on failure."""
+    import subprocess
+
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
     proc = subprocess.run(["git", "clone", "-q", "--", url, dest], capture_output=True, env=env)
     if proc.returncode != 0:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Callable, Iterable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Callable, Iterable
 
 CHUNK = 1 << 20  # 1 MiB, the chunk size DVC 2.x used for dos2unix hashing
 LEGACY = "md5-dos2unix"

@@ -11,11 +11,14 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from json.encoder import encode_basestring_ascii as _esc
-from typing import Iterable, Mapping
 
 from dataver.errors import CorruptObjectError
 from dataver.hashing import md5_bytes
 from dataver.paths import check_relpath
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Iterable, Mapping
 
 DIR_SUFFIX = ".dir"
 _OID = re.compile(r"^[0-9a-f]{32}$")

@@ -10,12 +10,15 @@ import hashlib
 import os
 import re
 import stat
-from typing import Iterable, Iterator
 
 from dataver.errors import CorruptObjectError, UserError
 from dataver.hashing import LEGACY, MD5, md5_bytes, md5_file, md5_stream
 from dataver.manifest import Manifest, is_dir_oid
 from dataver.manifest_index import ManifestIndex
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Iterable, Iterator
 
 READONLY = 0o444
 _LIST_AT_LEAST = 256  # from this many oids on, existing() lists directories instead of stat-ing

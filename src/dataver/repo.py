@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator
 
 from dataver import dvcfile
 from dataver.config import Config
@@ -15,6 +14,10 @@ from dataver.odb import ObjectStore
 from dataver.scm import Git, NoScm, find_git_root
 from dataver.state import State
 from dataver.workspace import Hasher, IgnoreRules
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Iterator
 
 DVC_DIR = ".dvc"
 

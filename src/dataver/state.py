@@ -3,8 +3,12 @@ never re-read. Lives in ``.dvc/tmp/dataver/state.db`` (sqlite, WAL)."""
 from __future__ import annotations
 
 import os
-import sqlite3
-from typing import Iterable, NamedTuple
+from collections import namedtuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    import sqlite3
+    from typing import Iterable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
@@ -24,12 +28,10 @@ CREATE TABLE IF NOT EXISTS stamps (
 """
 
 
-class Stat(NamedTuple):
-    """The parts of os.stat that say a file has not changed."""
+class Stat(namedtuple("Stat", "inode mtime_ns size")):
+    """The parts of os.stat that say a file has not changed: inode, mtime_ns, size."""
 
-    inode: int
-    mtime_ns: int
-    size: int
+    __slots__ = ()
 
     @classmethod
     def of(cls, st: os.stat_result) -> "Stat":
@@ -47,6 +49,8 @@ class State:
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
+            import sqlite3  # lazy: reading history never opens the state db (start-up time)
+
             os.makedirs(os.path.dirname(self.db_path), exist_ok=True)
             try:
                 conn = sqlite3.connect(self.db_path, timeout=30)

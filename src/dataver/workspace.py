@@ -6,12 +6,15 @@ import errno
 import os
 import stat
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from dataver.errors import TargetError, UserError
 from dataver.hashing import MD5, md5_bytes, md5_files
 from dataver.manifest import Manifest
 from dataver.state import Stat, State
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Callable, Iterator
 
 DVCIGNORE = ".dvcignore"
 DVCIGNORE_HEADER = (

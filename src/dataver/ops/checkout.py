@@ -84,8 +84,12 @@ def _checkout_part(repo, item, subpath: str, manifest, force: bool, relink: bool
 
 
 def _record(summary: CheckoutSummary, base: str, res: CheckoutResult) -> None:
+    base_rel = os.path.relpath(base)  # once: manifest relpaths are clean, so joining suffices
+
     def rel(p: str) -> str:
-        return os.path.relpath(os.path.join(base, p) if not os.path.isabs(p) else p)
+        if os.path.isabs(p):
+            return os.path.relpath(p)
+        return p if base_rel == "." else os.path.join(base_rel, p)
 
     summary.added += [rel(p) for p in res.added]
     summary.modified += [rel(p) for p in res.modified]
