@@ -12,7 +12,8 @@ import os
 from contextlib import ExitStack
 
 from dataver.errors import (  # noqa: F401 - re-exported for callers
-    CloneError, DataverError, NotARepoError, PathMissingError, RemoteError, ScmError, UserError,
+    CloneError, ConfigError, DataverError, NotARepoError, PathMissingError, RemoteError, ScmError,
+    UserError,
 )
 from dataver.external import open_repo
 from dataver.ops import locate as _locate
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from typing import IO, Any
 
 __all__ = ["open", "read", "get_url", "Repo", "DataverError", "UserError", "PathMissingError",
-           "ScmError", "CloneError", "RemoteError", "NotARepoError"]
+           "ScmError", "CloneError", "RemoteError", "NotARepoError", "ConfigError"]
 
 
 def open(  # noqa: A001 - mirrors dvc.api.open
@@ -33,6 +34,8 @@ def open(  # noqa: A001 - mirrors dvc.api.open
     remote: str | None = None,
     mode: str = "r",
     encoding: str | None = None,
+    config: dict[str, Any] | None = None,
+    remote_config: dict[str, Any] | None = None,
 ) -> IO[Any]:
     """Open ``path`` (relative to the root of ``repo``) as committed at ``rev``.
 
@@ -41,10 +44,14 @@ def open(  # noqa: A001 - mirrors dvc.api.open
     missing file is read from the cache; HEAD of a cloned one).
     ``mode`` is ``"r"`` (text, with ``encoding``) or ``"rb"``. Works for tracked files, files
     inside tracked directories, and plain git files. Use it in a ``with`` statement.
+    ``config`` (DVC's layout, e.g. ``{"remote": {NAME: {"url": ...}}, "core": {"remote": NAME}}``)
+    is merged over the repository's config; ``remote_config`` into the section of ``remote``
+    (or of the default remote). Neither is saved.
     """
     if mode not in ("r", "rb", "rt"):
         raise ValueError(f"mode {mode!r} is not supported: use 'r' or 'rb'")
-    binary = _open_binary(path, repo, rev, remote)
+    overrides = {"config": config, "remote": remote, "remote_config": remote_config}
+    binary = _open_binary(path, repo, rev, remote, overrides)
     if mode == "rb":
         return binary
     return io.TextIOWrapper(binary, encoding=encoding or "utf-8")
@@ -57,18 +64,24 @@ def read(
     remote: str | None = None,
     mode: str = "r",
     encoding: str | None = None,
+    config: dict[str, Any] | None = None,
+    remote_config: dict[str, Any] | None = None,
 ) -> str | bytes:
-    """The whole content of ``path``: ``str`` for mode ``"r"``, ``bytes`` for ``"rb"``."""
-    with open(path, repo=repo, rev=rev, remote=remote, mode=mode, encoding=encoding) as fobj:
+    """The whole content of ``path``: ``str`` for mode ``"r"``, ``bytes`` for ``"rb"``
+    (arguments as for :func:`open`)."""
+    with open(path, repo=repo, rev=rev, remote=remote, mode=mode, encoding=encoding,
+              config=config, remote_config=remote_config) as fobj:
         return fobj.read()
 
 
 def get_url(path: str, repo: str | None = None, rev: str | None = None,
-            remote: str | None = None) -> str:
+            remote: str | None = None, config: dict[str, Any] | None = None,
+            remote_config: dict[str, Any] | None = None) -> str:
     """The URL of ``path``'s object on the remote (default: the default remote), as
     ``dvc.api.get_url``; for a tracked directory, the URL of its `.dir` object. Does not
-    check that the object is there."""
-    with open_repo(repo, rev) as (dv_repo, use_rev):
+    check that the object is there. ``config`` and ``remote_config`` as for :func:`open`."""
+    overrides = {"config": config, "remote": remote, "remote_config": remote_config}
+    with open_repo(repo, rev, **overrides) as (dv_repo, use_rev):
         loc = _locate.locate(dv_repo, path, use_rev)
         if loc.item is None:
             raise PathMissingError(f"'{loc.key}' is not tracked by DVC",
@@ -96,9 +109,10 @@ def _remote_url(repo, remote: str | None) -> str:
     return str(conf["url"]).rstrip("/")
 
 
-def _open_binary(path: str, repo: str | None, rev: str | None, remote: str | None) -> IO[bytes]:
+def _open_binary(path: str, repo: str | None, rev: str | None, remote: str | None,
+                 overrides: dict) -> IO[bytes]:
     with ExitStack() as stack:
-        dv_repo, use_rev = stack.enter_context(open_repo(repo, rev))
+        dv_repo, use_rev = stack.enter_context(open_repo(repo, rev, **overrides))
         loc = _locate.locate(dv_repo, path, use_rev)
         if loc.item is None:
             return _open_git_file(dv_repo, loc)

@@ -104,12 +104,25 @@ def _section_name(key: str) -> str:
     return key
 
 
-class Config:
-    """Merged configuration of a repo (or of the user only, outside a repo)."""
+# Where values given in code (the API's ``config=`` / ``remote_config=``) come from, for errors.
+OVERRIDE = "override"
+# The remote ``remote_config`` describes when no remote is named and none is the default.
+UNNAMED_REMOTE = "remote_config"
 
-    def __init__(self, dvc_dir: str | None):
+
+class Config:
+    """Merged configuration of a repo (or of the user only, outside a repo).
+
+    ``overrides`` is DVC's ``config=`` dict (``{"core": {...}, "remote": {NAME: {...}}, ...}``),
+    merged over every level; ``remote`` becomes ``core.remote``; ``remote_config`` is merged into
+    that remote's section. None of them is written anywhere."""
+
+    def __init__(self, dvc_dir: str | None, overrides: dict | None = None,
+                 remote: str | None = None, remote_config: dict | None = None):
         self.dvc_dir = dvc_dir
-        self.files = {lvl: level_path(lvl, dvc_dir) for lvl in LEVELS}
+        self.files: dict[str, str | None] = {lvl: level_path(lvl, dvc_dir) for lvl in LEVELS}
+        self.files[OVERRIDE] = "config given in code"
+        self.overrides, self.remote, self.remote_config = overrides, remote, remote_config
         self.merged: dict[str, dict[str, Any]] = {}
         self.origin: dict[tuple[str, str], str] = {}  # (section, key) -> level that set it
         self.reload()
@@ -126,7 +139,38 @@ class Config:
                         value = resolve_path(str(value), os.path.dirname(os.path.abspath(path)))
                     self.merged.setdefault(section, {})[key] = value
                     self.origin[(section, key)] = level
+        self._apply_overrides()
         self.validate()
+
+    def _apply_overrides(self) -> None:
+        """Merge the values given in code, in DVC's order: ``config=``, then ``remote=`` as the
+        default remote, then ``remote_config=`` into the default remote's section."""
+        self._merge(_override_sections(self.overrides))
+        if self.remote:
+            self._merge([("core", {"remote": self.remote})])
+        if self.remote_config:
+            options = _mapping(self.remote_config, "remote_config")
+            name = self.get("core", "remote") or self._unnamed_remote(options)
+            self._merge([("remote:" + str(name), options)])
+
+    def _merge(self, sections: list[tuple[str, dict]]) -> None:
+        # Relative paths given in code are relative to the working directory, as DVC takes them.
+        for section, values in sections:
+            for key, value in values.items():
+                key = str(key).lower()
+                if (section, key) in _PATH_KEYS or (section.startswith("remote:") and key == "url"):
+                    value = resolve_path(str(value), os.getcwd())
+                self.merged.setdefault(section, {})[key] = value
+                self.origin[(section, key)] = OVERRIDE
+
+    def _unnamed_remote(self, options: dict) -> str:
+        """No remote named and no default: ``remote_config`` is a remote of its own (it needs a
+        url), made the default."""
+        if not options.get("url"):
+            raise ConfigError("remote_config names no remote and has no 'url'",
+                              hint="pass remote=NAME, set a default remote, or give a url")
+        self._merge([("core", {"remote": UNNAMED_REMOTE})])
+        return UNNAMED_REMOTE
 
     def validate(self) -> None:
         """Check known sections' keys and value types; raise ConfigError naming the file."""
@@ -165,6 +209,28 @@ class Config:
     def remotes(self) -> dict[str, dict[str, Any]]:
         """Every configured remote: name -> options (url resolved)."""
         return {s[7:]: dict(v) for s, v in self.merged.items() if s.startswith("remote:")}
+
+
+def _mapping(value: Any, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{what} must be a dict, not {type(value).__name__}",
+                          hint='e.g. {"remote": {"NAME": {"url": "..."}}, "core": {"remote": "NAME"}}')
+    return value
+
+
+def _override_sections(overrides: dict | None) -> list[tuple[str, dict]]:
+    """DVC's nested ``config=`` dict as ``[(section key, options)]`` (``remote:NAME`` for
+    ``{"remote": {NAME: {...}}}``)."""
+    result = []
+    for section, values in _mapping(overrides or {}, "config").items():
+        section = str(section).lower()
+        values = _mapping(values, f"config[{section!r}]")
+        if section == "remote":
+            result += [(f"remote:{name}", _mapping(opts, f"config['remote'][{name!r}]"))
+                       for name, opts in values.items()]
+        else:
+            result.append((section, values))
+    return result
 
 
 class ConfigFile:

@@ -18,14 +18,16 @@ def is_local_worktree(url: str) -> bool:
 
 
 @contextmanager
-def open_repo(url: str | None = None, rev: str | None = None) -> Iterator[tuple[object, str | None]]:
+def open_repo(url: str | None = None, rev: str | None = None,
+              **config) -> Iterator[tuple[object, str | None]]:
     """Yield ``(Repo, rev)``: the repository at ``url`` (default: the current one) and the
     revision to read (None: its workspace; a clone is read at HEAD, which is ``rev`` checked
-    out). Temporary clones are removed after."""
+    out). Temporary clones are removed after. ``config`` holds Repo's config overrides
+    (``config``, ``remote``, ``remote_config``)."""
     from dataver.repo import Repo
 
     if url is None or is_local_worktree(url) or (os.path.isdir(url) and Repo.find_root(url)):
-        with Repo(url) as repo:
+        with Repo(url, **config) as repo:
             yield repo, rev
         return
     import shutil  # lazy, as below: only a remote repository needs them (start-up time)
@@ -37,7 +39,7 @@ def open_repo(url: str | None = None, rev: str | None = None) -> Iterator[tuple[
         if not os.path.isdir(os.path.join(path, ".dvc")):
             raise NotARepoError(f"'{url}' is not a DVC repository (no .dvc directory)",
                                 hint="check the URL")
-        with Repo(path) as repo:
+        with Repo(path, **config) as repo:
             yield repo, "HEAD"  # as committed: a clone's workspace has no data
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -48,7 +48,11 @@ def _stage_outputs(path: str) -> set[str]:
 class Repo:
     """A DVC-compatible repository rooted at ``root`` (the directory holding ``.dvc/``)."""
 
-    def __init__(self, root: str | None = None):
+    def __init__(self, root: str | None = None, config: dict | None = None,
+                 remote: str | None = None, remote_config: dict | None = None):
+        """``config``, ``remote`` and ``remote_config`` override the config files for this
+        object only, as in DVC (see :class:`dataver.config.Config`)."""
+        self._config_overrides = (config, remote, remote_config)
         start = os.path.abspath(root or os.getcwd())
         found = self.find_root(start)
         if found is None:
@@ -88,7 +92,7 @@ class Repo:
 
     @cached_property
     def config(self) -> Config:
-        return Config(self.dvc_dir)
+        return Config(self.dvc_dir, *self._config_overrides)
 
     @cached_property
     def cache_dir(self) -> str:

@@ -95,3 +95,44 @@ def test_config_file_round_trip_and_atomic_save(dvc_dir):
     again.save()
     assert "[core]" not in open(path).read()
     assert sorted(os.listdir(dvc_dir)) == ["config"]  # no temp file left
+
+
+def test_overrides_given_in_code_merge_over_every_level(dvc_dir, tmp_path, monkeypatch):
+    repo_file = write_level("repo", dvc_dir, "[core]\n    remote = a\n['remote \"a\"']\n"
+                            "    url = /store/a\n    jobs = 4\n")
+    before = open(repo_file).read()
+    monkeypatch.chdir(tmp_path)
+    conf = Config(str(dvc_dir), {"remote": {"b": {"url": "rel/b"}}, "core": {"remote": "b"}})
+    assert conf.get("core", "remote") == "b"
+    # relative paths given in code are relative to the working directory, as in DVC
+    assert conf.remotes()["b"] == {"url": str(tmp_path / "rel" / "b")}
+    assert conf.remotes()["a"] == {"url": "/store/a", "jobs": "4"}
+    # remote= names the default; remote_config= merges into that remote's section
+    conf = Config(str(dvc_dir), None, "a", {"url": "/elsewhere", "jobs": 8})
+    assert conf.get("core", "remote") == "a" and conf.remotes()["a"] == {"url": "/elsewhere", "jobs": 8}
+    # without remote=, remote_config goes to the default remote, after config= picked it
+    conf = Config(str(dvc_dir), {"core": {"remote": "c"}}, None, {"url": "/c"})
+    assert conf.remotes()["c"] == {"url": "/c"}
+    conf.reload()  # a reload keeps them
+    assert conf.remotes()["c"] == {"url": "/c"} and open(repo_file).read() == before
+
+
+def test_remote_config_without_any_remote_is_the_default(dvc_dir):
+    conf = Config(str(dvc_dir), None, None, {"url": "/only"})
+    name = conf.get("core", "remote")
+    assert conf.remotes() == {name: {"url": "/only"}}
+    with pytest.raises(ConfigError, match="remote_config names no remote and has no 'url'"):
+        Config(str(dvc_dir), None, None, {"jobs": 2})
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"core": {"nosuch": 1}}, "config given in code: unknown option 'core.nosuch'"),
+    ({"core": {"autostage": "maybe"}}, "'core.autostage' must be true or false"),
+    ({"remote": "x"}, "config['remote'] must be a dict, not str"),
+    ({"remote": {"r": ["url"]}}, "config['remote']['r'] must be a dict, not list"),
+    (["core"], "config must be a dict, not list"),
+])
+def test_bad_overrides_are_one_line_errors(dvc_dir, overrides, message):
+    with pytest.raises(ConfigError) as info:
+        Config(str(dvc_dir), overrides)
+    assert message in str(info.value) and "\n" not in str(info.value)
