@@ -88,7 +88,8 @@ class Materializer:
             if current is not None and not force and not self._saved(current, hash_name):
                 raise _conflict(abspath)
             os.unlink(abspath)
-        current = self._scan(abspath, hash_name)  # without our stale temp files (deleted)
+        folders: list[str] = []
+        current = self._scan(abspath, hash_name, folders)  # without our stale temp files (deleted)
         wanted = manifest.entries
         extra = [rel for rel in current if rel not in wanted]
         changed = [rel for rel in wanted if rel in current and (current[rel] != wanted[rel] or relink)]
@@ -103,9 +104,9 @@ class Materializer:
         for rel in extra:
             _unlink(os.path.join(abspath, rel))
             result.deleted.append(rel)
-        _prune_empty_dirs(abspath, extra)
         for rel in in_way:  # now empty but for empty folders (or, with force, ignored files)
             shutil.rmtree(os.path.join(abspath, rel), onerror=_force_remove)
+        _remove_empty_dirs(abspath, folders, wanted)
         todo = changed + new
         present = self.odb.existing((wanted[rel] for rel in todo), hash_name)
         missing = [rel for rel in todo if wanted[rel] not in present]
@@ -119,12 +120,12 @@ class Materializer:
         os.makedirs(abspath, exist_ok=True)
         return result
 
-    def _scan(self, abspath: str, hash_name: str) -> dict[str, str]:
+    def _scan(self, abspath: str, hash_name: str, dirs: list[str] | None = None) -> dict[str, str]:
         if not os.path.isdir(abspath):
             return {}
         dir_key = self.hasher._key(abspath)
         files = []
-        for entry in scan_dir(abspath, dir_key, self.ignore):
+        for entry in scan_dir(abspath, dir_key, self.ignore, dirs):
             if is_link_tmp(entry.relpath):  # left by an interrupted checkout: ours to delete
                 _unlink(entry.abspath)
             else:
@@ -248,15 +249,18 @@ def _force_remove(func, path, _exc) -> None:
     func(path)
 
 
-def _prune_empty_dirs(base: str, removed: list[str]) -> None:
-    dirs = {os.path.dirname(rel) for rel in removed}
-    candidates: set[str] = set()
-    for rel in dirs:
-        while rel:
-            candidates.add(rel)
-            rel = os.path.dirname(rel)
-    for rel in sorted(candidates, key=lambda r: -r.count("/")):
+def _remove_empty_dirs(base: str, folders: list[str], wanted) -> None:
+    """Remove the folders (not .dvcignore'd) below ``base`` that hold no file of the manifest and
+    are empty once extra files are gone, deepest first, as DVC does: folders a version no longer
+    has, and empty ones wherever they came from. Folders with ignored files stay."""
+    keep: set[str] = set()
+    for rel in wanted:
+        parent = rel.rpartition("/")[0]
+        while parent and parent not in keep:
+            keep.add(parent)
+            parent = parent.rpartition("/")[0]
+    for rel in sorted((f for f in folders if f not in keep), key=lambda r: -r.count("/")):
         try:
             os.rmdir(os.path.join(base, rel))
-        except OSError:
+        except OSError:  # not empty (ignored files), or already removed with a parent
             pass

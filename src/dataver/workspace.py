@@ -86,9 +86,10 @@ class FileEntry:
 
 
 def scan_dir(
-    abspath: str, rel_to_root: str, ignore: IgnoreRules | None
+    abspath: str, rel_to_root: str, ignore: IgnoreRules | None, dirs: list[str] | None = None
 ) -> Iterator[FileEntry]:
-    """Yield every file below ``abspath`` (symlinked directories are not followed, like DVC).
+    """Yield every file below ``abspath`` (symlinked directories are not followed, like DVC);
+    the relpath of every directory below it that is not ignored is appended to ``dirs``.
 
     Raises TargetError for what cannot be tracked: an unreadable directory, a symlink loop, a
     broken symlink, a fifo, socket or device.
@@ -118,6 +119,8 @@ def scan_dir(
                                   path=dir_abs, hint="move its rules to a .dvcignore above it")
             if is_dir:
                 stack.append((rel, entry.path))
+                if dirs is not None:
+                    dirs.append(rel)
                 continue
             try:  # the common case inline (this loop runs once per file of a 200,000-file scan)
                 st = entry.stat()
