@@ -115,6 +115,17 @@ class State:
         """Remember ``oid`` under ``key`` for as long as ``stamp`` stays the same."""
         self._pending_stamps[key] = (stamp, oid)
 
+    def carry_stamps(self, prefix: str, old: str, new: str) -> None:
+        """Re-stamp with ``new`` every stamp under ``prefix`` recorded as ``old`` or set since the
+        last flush: for facts that the change from ``old`` to ``new`` kept true."""
+        for key, (stamp, oid) in list(self._pending_stamps.items()):
+            if key.startswith(prefix):
+                self._pending_stamps[key] = (new, oid)
+        rows = self._db().execute("SELECT key, oid FROM stamps WHERE key >= ? AND key < ? "
+                                  "AND stamp = ?", (prefix, prefix + "\uffff", old)).fetchall()
+        for key, oid in rows:
+            self._pending_stamps.setdefault(key, (new, oid))
+
     def flush(self) -> None:
         """Write pending entries in one transaction."""
         if not self._pending and not self._pending_stamps:

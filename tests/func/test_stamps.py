@@ -3,6 +3,7 @@ stats of its files; the listing of the cache). Every kind of change must still b
 stamp exists."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -91,3 +92,29 @@ def test_readd_after_stamp_records_a_modified_file(stamped, capsys):
     assert cli(capsys, "add", "-q", "data")[0] == 0
     assert (stamped / "data.dvc").read_text() != dvc_before
     assert status_of(capsys) == {}
+
+
+def cache_stamps(repo_dir) -> dict[str, str]:
+    import sqlite3
+
+    conn = sqlite3.connect(repo_dir / ".dvc" / "tmp" / "dataver" / "state.db")
+    try:
+        return dict(conn.execute("SELECT key, stamp FROM stamps WHERE key LIKE 'cache:%'"))
+    finally:
+        conn.close()
+
+
+def test_adding_other_data_keeps_the_directory_known_complete(stamped, capsys):
+    from dataver.odb import ObjectStore
+
+    (stamped / "model.pt").write_bytes(b"weights")
+    assert cli(capsys, "add", "-q", "model.pt")[0] == 0  # new objects change the cache listing
+    listing = ObjectStore(str(stamped / ".dvc" / "cache")).listing_stamp()
+    assert set(cache_stamps(stamped).values()) == {listing}  # carried over, not left stale
+    # and a removal after that is still seen
+    model = hashlib.md5(b"weights").hexdigest()
+    victim = sorted(p for p in cache_objects(stamped)
+                    if not p.endswith(".dir") and not p.endswith(model[2:]))[0]
+    os.chmod(victim, 0o644)
+    os.unlink(victim)
+    assert status_of(capsys)["data.dvc"] == [{"changed outs": {"data": "not in cache"}}]

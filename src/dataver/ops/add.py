@@ -13,7 +13,7 @@ from dataver import dvcfile, scm
 from dataver.errors import OverlapError, TargetError, UserError
 from dataver.hashing import LEGACY, MD5, parallel_map
 from dataver.manifest import Manifest
-from dataver.ops.status import current_oid, in_cache, mark_in_cache
+from dataver.ops.status import cache_only_grows, current_oid, in_cache, mark_in_cache
 from dataver.ops.targets import is_inside, owner_of
 from dataver.workspace import FileEntry, is_exec, stat_file
 
@@ -46,7 +46,8 @@ def add(repo, targets: list[str], glob: bool = False, no_commit: bool = False,
         tracked = repo.tracked()
         for path in paths:
             _check_target(repo, path, tracked)
-        results = [_add_one(repo, path, no_commit) for path in paths]
+        with cache_only_grows(repo):
+            results = [_add_one(repo, path, no_commit) for path in paths]
         repo.state.flush()
     _stage(repo, results)
     return results
@@ -60,11 +61,12 @@ def commit(repo, targets: list[str] | None = None, force: bool = False) -> list[
     with repo.lock:
         items = _without_stages(repo.resolve_targets(targets), explicit=bool(targets))
         results = []
-        for item in items:
-            if not os.path.lexists(item.abspath):
-                raise TargetError("output does not exist", path=item.relpath,
-                                  hint="restore it with `dataver checkout` or remove the .dvc file")
-            results.append(_add_one(repo, item.abspath, no_commit=False, existing=item))
+        with cache_only_grows(repo):
+            for item in items:
+                if not os.path.lexists(item.abspath):
+                    raise TargetError("output does not exist", path=item.relpath,
+                                      hint="restore it with `dataver checkout` or remove the .dvc file")
+                results.append(_add_one(repo, item.abspath, no_commit=False, existing=item))
         repo.state.flush()
     _stage(repo, [r for r in results if r.changed])
     return results

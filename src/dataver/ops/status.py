@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
+from dataver.hashing import MD5
 from dataver.manifest import is_dir_oid
 
 MODIFIED, DELETED, NOT_IN_CACHE, NEW = "modified", "deleted", "not in cache", "new"
@@ -80,6 +82,19 @@ def in_cache(repo, oid: str, hash_name: str) -> bool:
         return False
     repo.state.set_stamp(f"cache:{hash_name}:{oid}", stamp, oid)
     return True
+
+
+@contextmanager
+def cache_only_grows(repo):
+    """Around work (under the repo lock) that only adds objects to the cache: directories known
+    complete in the cache before it are complete after it, so their stamps are carried over
+    instead of being invalidated by the new objects."""
+    repo.state.flush()  # stamps pending from here on were all recorded during the work
+    before = repo.odb.listing_stamp(MD5)
+    yield
+    after = repo.odb.listing_stamp(MD5)
+    if after != before:
+        repo.state.carry_stamps(f"cache:{MD5}:", before, after)
 
 
 def mark_in_cache(repo, oid: str, hash_name: str) -> None:
