@@ -37,6 +37,13 @@ class ManifestIndex:
             return None
         return Manifest(dict(zip(rels, md5s)))
 
+    def forget(self, oid: str, hash_name: str) -> None:
+        """Drop what is stored for ``oid`` (its object left the cache)."""
+        try:
+            os.unlink(self._path(oid, hash_name))
+        except FileNotFoundError:
+            pass
+
     def store(self, oid: str, hash_name: str, manifest: Manifest) -> None:
         """Remember ``manifest`` (already verified and validated) as ``oid``; best effort."""
         entries = manifest.entries

@@ -263,8 +263,10 @@ class ObjectStore:
         return removed
 
     def remove(self, oid: str, hash_name: str = MD5) -> None:
-        """Delete an object (gc)."""
+        """Delete an object (gc), and its parsed copy if it is a manifest."""
         _unlink_quiet(self.path(oid, hash_name))
+        if self._index is not None and is_dir_oid(oid):
+            self._index.forget(oid, hash_name)
 
 
 _TMP_NAME = re.compile(r"\.[0-9a-f]{12}\.tmp$")

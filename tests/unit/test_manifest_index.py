@@ -77,3 +77,12 @@ def test_unwritable_index_only_costs_speed(tmp_path):
     oid = stored(odb, {"a": "0" * 32})
     assert dict(odb.read_manifest(oid).entries) == {"a": "0" * 32}
     assert dict(odb.read_manifest(oid).entries) == {"a": "0" * 32}
+
+
+def test_removing_the_object_drops_its_parsed_copy(odb, tmp_path):
+    kept = stored(odb, {"a": "0" * 32})
+    gone = stored(odb, {"b": "1" * 32})
+    odb.read_manifest(kept)
+    odb.read_manifest(gone)
+    odb.remove(gone)
+    assert os.listdir(tmp_path / "index") == [f"md5-{kept}"]
