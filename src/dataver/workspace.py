@@ -85,6 +85,9 @@ class FileEntry:
     isexec: bool
 
 
+new_stat = tuple.__new__  # builds a Stat without namedtuple's argument-parsing __new__
+
+
 def scan_dir(
     abspath: str, rel_to_root: str, ignore: IgnoreRules | None, dirs: list[str] | None = None
 ) -> Iterator[FileEntry]:
@@ -133,9 +136,6 @@ def scan_dir(
                     continue
             yield FileEntry(rel, entry.path, new_stat(Stat, (st.st_ino, st.st_mtime_ns, st.st_size)),
                             False)
-
-
-new_stat = tuple.__new__  # builds a Stat without NamedTuple's argument-parsing __new__
 
 
 def follow_stat(path: str, entry: os.DirEntry | None = None) -> os.stat_result:
@@ -235,16 +235,20 @@ class Hasher:
         dir_key = self._key(abspath)
         files = list(scan_dir(abspath, dir_key, ignore))
         stamp = _stat_stamp(files)
-        return dir_key, files, stamp, self.state.get_stamp(f"dir:{hash_name}:{dir_key}", stamp)
+        return dir_key, files, stamp, self.state.get_stamp(_dir_stamp_key(hash_name, dir_key), stamp)
 
     def remember_dir(self, dir_key: str, stamp: str, oid: str, hash_name: str = MD5) -> None:
         """Record that the directory ``dir_key`` scanned with ``stamp`` has `.dir` oid ``oid``."""
-        self.state.set_stamp(f"dir:{hash_name}:{dir_key}", stamp, oid)
+        self.state.set_stamp(_dir_stamp_key(hash_name, dir_key), stamp, oid)
 
     def _manifest(self, dir_key: str, files: list[FileEntry], stamp: str, hash_name: str):
         manifest = Manifest(self.hash_entries(dir_key, files, hash_name))
         self.remember_dir(dir_key, stamp, manifest.oid, hash_name)
         return manifest
+
+
+def _dir_stamp_key(hash_name: str, dir_key: str) -> str:
+    return f"dir:{hash_name}:{dir_key}"
 
 
 def _stat_stamp(files: list[FileEntry]) -> str:

@@ -15,14 +15,14 @@ def stage_key(repo, stage) -> str:
     return stage.name if rel == "dvc.yaml" else f"{rel}:{stage.name}"
 
 
-def out_state(repo, item) -> str | None:
+def out_state(repo, item, listings: dict[str, str] | None = None) -> str | None:
     """A stage output's state: never locked counts as modified (or deleted), as DVC says; an
     output with ``cache: false`` is compared by hash only."""
     out = item.out
     exists = os.path.lexists(item.abspath)
     if out.md5 is None:
         return MODIFIED if exists else DELETED
-    if out.cache and not in_cache(repo, out.md5, out.hash_name):
+    if out.cache and not in_cache(repo, out.md5, out.hash_name, listings):
         return NOT_IN_CACHE
     return _compare(repo, item.abspath, out) if exists else DELETED
 

@@ -19,16 +19,17 @@ def status(repo, targets: list[str] | None = None) -> dict[str, list[dict]]:
 
     result: dict[str, list[dict]] = {}
     stages: dict[str, tuple] = {}  # dvc.yaml stages: key -> (stage, changed outs)
+    listings: dict[str, str] = {}  # the cache listing stamp, taken once: status adds nothing
     # A path inside a tracked directory reports that whole output, as DVC does.
     for item in unique([item for item, _sub in resolve_partial(repo, targets)]):
         if isinstance(item.dvcfile, dvcfile.Stage):
             key = stage_status.stage_key(repo, item.dvcfile)
             outs = stages.setdefault(key, (item.dvcfile, {}))[1]
-            state = stage_status.out_state(repo, item)
+            state = stage_status.out_state(repo, item, listings)
             if state is not None:
                 outs[os.path.relpath(item.abspath, repo.root)] = state
             continue
-        state = out_state(repo, item)
+        state = out_state(repo, item, listings)
         if state is None:
             continue
         key = os.path.relpath(item.dvcfile.path, repo.root)
@@ -48,13 +49,14 @@ def _entry(entries: list[dict]) -> dict:
     return entries[0]["changed outs"]
 
 
-def out_state(repo, item) -> str | None:
-    """``modified``/``deleted``/``not in cache``/``new`` (never committed), or None if unchanged."""
+def out_state(repo, item, listings: dict[str, str] | None = None) -> str | None:
+    """``modified``/``deleted``/``not in cache``/``new`` (never committed), or None if unchanged.
+    ``listings``: see :func:`in_cache`."""
     out = item.out
     if out.md5 is None:
         return NEW if os.path.lexists(item.abspath) else DELETED
     # An uncached output (`cache: false`) is still compared with its recorded hash, as DVC does.
-    if out.cache and not in_cache(repo, out.md5, out.hash_name):
+    if out.cache and not in_cache(repo, out.md5, out.hash_name, listings):
         return NOT_IN_CACHE
     if not os.path.lexists(item.abspath):
         return DELETED
@@ -62,16 +64,22 @@ def out_state(repo, item) -> str | None:
     return None if current == out.md5 else MODIFIED
 
 
-def in_cache(repo, oid: str, hash_name: str) -> bool:
-    """Whether object ``oid`` (and, for a `.dir`, every file it lists) is in the cache."""
+def in_cache(repo, oid: str, hash_name: str, listings: dict[str, str] | None = None) -> bool:
+    """Whether object ``oid`` (and, for a `.dir`, every file it lists) is in the cache.
+    ``listings`` (hash name -> listing stamp) lets a command that adds nothing to the cache take
+    the stamp once for all its outputs."""
     if not repo.odb.exists(oid, hash_name):
         return False
     if not is_dir_oid(oid):
         return True
     # Objects leave the cache only by unlinking, which changes their prefix directory's mtime:
     # while no prefix directory changed, a directory found complete before is complete still.
-    stamp = repo.odb.listing_stamp(hash_name)
-    if repo.state.get_stamp(f"cache:{hash_name}:{oid}", stamp) == oid:
+    stamp = listings.get(hash_name) if listings is not None else None
+    if stamp is None:
+        stamp = repo.odb.listing_stamp(hash_name)
+        if listings is not None:
+            listings[hash_name] = stamp
+    if repo.state.get_stamp(_cache_key(hash_name, oid), stamp) == oid:
         return True
     try:
         manifest = repo.odb.read_manifest(oid, hash_name)
@@ -80,7 +88,7 @@ def in_cache(repo, oid: str, hash_name: str) -> bool:
     children = set(manifest.entries.values())
     if len(repo.odb.existing(children, hash_name)) != len(children):
         return False
-    repo.state.set_stamp(f"cache:{hash_name}:{oid}", stamp, oid)
+    repo.state.set_stamp(_cache_key(hash_name, oid), stamp, oid)
     return True
 
 
@@ -94,12 +102,18 @@ def cache_only_grows(repo):
     yield
     after = repo.odb.listing_stamp(MD5)
     if after != before:
-        repo.state.carry_stamps(f"cache:{MD5}:", before, after)
+        repo.state.carry_stamps(_cache_key(MD5), before, after)
 
 
 def mark_in_cache(repo, oid: str, hash_name: str) -> None:
     """Record that directory ``oid`` and every file it lists were just stored in the cache."""
-    repo.state.set_stamp(f"cache:{hash_name}:{oid}", repo.odb.listing_stamp(hash_name), oid)
+    repo.state.set_stamp(_cache_key(hash_name, oid), repo.odb.listing_stamp(hash_name), oid)
+
+
+def _cache_key(hash_name: str, oid: str = "") -> str:
+    """State-db stamp key saying directory ``oid`` is complete in the cache (without ``oid``:
+    the prefix of all of them)."""
+    return f"cache:{hash_name}:{oid}"
 
 
 def current_oid(repo, abspath: str, hash_name: str, expect_dir: bool) -> str | None:
