@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-from dataclasses import dataclass, field
 
 from dataver.atomic import write_text_atomic
 from dataver.errors import DvcFileError, UnsafePathError
@@ -31,33 +30,46 @@ def _yaml():
     return yaml
 
 
-@dataclass
 class Output:
-    """One entry of ``outs:``. ``data`` is the underlying (round-trip) mapping."""
+    """One entry of ``outs:``. ``data`` is the underlying (round-trip) mapping.
 
-    path: str  # as written, relative to the .dvc file's directory
-    md5: str | None
-    size: int | None
-    nfiles: int | None
-    hash_name: str  # "md5" (3.x) or "md5-dos2unix" (2.x: no `hash` key)
-    isexec: bool
-    data: Any = field(repr=False, default=None)
-    cache: bool = True
-    push: bool = True
+    A plain class, not a dataclass: importing dataclasses costs ~10 ms of every command's
+    start-up, which is a large part of a no-op `status` or an `api.read`."""
+
+    __slots__ = ("path", "md5", "size", "nfiles", "hash_name", "isexec", "data", "cache", "push")
+
+    def __init__(self, path: str, md5: str | None, size: int | None, nfiles: int | None,
+                 hash_name: str, isexec: bool, data: Any = None, cache: bool = True,
+                 push: bool = True):
+        self.path = path  # as written, relative to the .dvc file's directory
+        self.md5 = md5
+        self.size = size
+        self.nfiles = nfiles
+        self.hash_name = hash_name  # "md5" (3.x) or "md5-dos2unix" (2.x: no `hash` key)
+        self.isexec = isexec
+        self.data = data
+        self.cache = cache
+        self.push = push
+
+    def __repr__(self) -> str:
+        return f"Output(path={self.path!r}, md5={self.md5!r}, hash_name={self.hash_name!r})"
 
     @property
     def is_dir(self) -> bool:
         return self.md5 is not None and is_dir_oid(self.md5)
 
 
-@dataclass
 class DvcFile:
     """A parsed `.dvc` file. ``path`` is absolute; ``data`` the round-trip document."""
 
-    path: str
-    outs: list[Output]
-    deps: list[Any]
-    data: Any
+    def __init__(self, path: str, outs: list[Output], deps: list[Any], data: Any):
+        self.path = path
+        self.outs = outs
+        self.deps = deps
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(path={self.path!r}, outs={self.outs!r})"
 
     @property
     def wdir(self) -> str:
@@ -238,15 +250,17 @@ LOCK_FILE = "dvc.lock"
 _OUT_SECTIONS = ("outs", "metrics", "plots")
 
 
-@dataclass
 class Stage(DvcFile):
     """One stage of a `dvc.yaml`, seen as a DvcFile: ``path`` is the dvc.yaml, ``outs``/``deps``
     carry the hashes recorded in `dvc.lock` (None when the stage never ran). Output paths are
     relative to the dvc.yaml's directory (``wdir`` already applied)."""
 
-    name: str = ""
-    locked: bool = False  # whether dvc.lock has an entry for this stage
-    command_changed: bool = False  # dvc.yaml's cmd differs from the one recorded in dvc.lock
+    def __init__(self, path: str, outs: list[Output], deps: list[Any], data: Any, name: str = "",
+                 locked: bool = False, command_changed: bool = False):
+        super().__init__(path, outs, deps, data)
+        self.name = name
+        self.locked = locked  # whether dvc.lock has an entry for this stage
+        self.command_changed = command_changed  # dvc.yaml's cmd differs from dvc.lock's
 
 
 def is_pipeline_file(name: str) -> bool:

@@ -4,7 +4,6 @@ hashlib releases the GIL for buffers over 2 KiB, so a thread pool hashes several
 """
 from __future__ import annotations
 
-import hashlib
 import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -29,14 +28,32 @@ def is_text_block(block: bytes) -> bool:
     return len(nontext) / len(block) <= 0.30
 
 
+def new_md5(data: bytes = b""):
+    """A hashlib md5 object. hashlib is imported on first use: loading OpenSSL is ~3 ms of
+    start-up that a no-op `status` or an `api.read` from the cache never needs."""
+    import hashlib
+
+    return hashlib.md5(data)
+
+
 def md5_bytes(data: bytes) -> str:
     """md5 hex digest of ``data``."""
-    return hashlib.md5(data).hexdigest()
+    return new_md5(data).hexdigest()
+
+
+def fingerprint(data: bytes) -> str:
+    """A digest for change-detection stamps, never for content addresses: blake2b from CPython's
+    own module, which loads without OpenSSL."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # an interpreter built without it
+        from hashlib import blake2b
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 def md5_file(path: str | os.PathLike, name: str = MD5) -> str:
     """Stream ``path`` through md5. ``name`` is ``md5`` (raw bytes) or ``md5-dos2unix`` (DVC 2.x)."""
-    digest = hashlib.md5()
+    digest = new_md5()
     if name == LEGACY:
         with open(path, "rb") as fobj:
             _update_dos2unix(digest, fobj)
@@ -47,7 +64,7 @@ def md5_file(path: str | os.PathLike, name: str = MD5) -> str:
 def md5_stream(path: str | os.PathLike, out_fd: int | None = None) -> str:
     """md5 of the raw bytes of ``path``; with ``out_fd``, every byte is also written there (a
     copy that reads the file once)."""
-    digest = hashlib.md5()
+    digest = new_md5()
     buf = take_buffer()
     try:
         with open(path, "rb", buffering=0) as fobj:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from functools import cached_property
 from json.encoder import encode_basestring_ascii as _esc
 
@@ -36,11 +35,20 @@ def valid_oid(oid: object) -> bool:
     return _OID.match(oid[: -len(DIR_SUFFIX)] if oid.endswith(DIR_SUFFIX) else oid) is not None
 
 
-@dataclass(frozen=True)
 class Manifest:
-    """A directory's content: relpath (``/``-separated) -> md5 of the file."""
+    """A directory's content: relpath (``/``-separated) -> md5 of the file. Treat as immutable.
+    (Not a dataclass: importing dataclasses costs ~10 ms of start-up.)"""
 
-    entries: Mapping[str, str]
+    def __init__(self, entries: Mapping[str, str]):
+        self.entries = entries
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Manifest) and self.entries == other.entries
+
+    __hash__ = None  # mutable-looking mapping inside: unhashable, as the frozen dataclass was
+
+    def __repr__(self) -> str:
+        return f"Manifest({len(self.entries)} entries)"
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> "Manifest":

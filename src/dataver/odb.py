@@ -6,13 +6,12 @@ renamed into place, so no object ever sits under a valid name with partial conte
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
 
 from dataver.errors import CorruptObjectError, UserError
-from dataver.hashing import LEGACY, MD5, md5_bytes, md5_file, md5_stream
+from dataver.hashing import LEGACY, MD5, fingerprint, md5_bytes, md5_file, md5_stream
 from dataver.manifest import Manifest, is_dir_oid
 from dataver.manifest_index import ManifestIndex
 
@@ -80,7 +79,7 @@ class ObjectStore:
                 parts = [f"{e.name}:{e.stat(follow_symlinks=False).st_mtime_ns}" for e in entries]
         except FileNotFoundError:
             parts = []
-        return md5_bytes("/".join(sorted(parts)).encode("utf-8", "surrogateescape"))
+        return fingerprint("/".join(sorted(parts)).encode("utf-8", "surrogateescape"))
 
     def _ensure_parent(self, path: str) -> None:
         self._ensure_dir(os.path.dirname(path))
@@ -209,7 +208,7 @@ class ObjectStore:
         with open(path, "rb") as fobj:
             data = fobj.read()
         fix = "delete it from the cache, then `dataver pull` or re-add the directory, to fix it"
-        if hash_name == MD5 and hashlib.md5(data).hexdigest() + ".dir" != oid:
+        if hash_name == MD5 and md5_bytes(data) + ".dir" != oid:
             raise CorruptObjectError(f"cache object {oid} is corrupt (its content does not match "
                                      f"its name)", path=path, hint=fix)
         try:

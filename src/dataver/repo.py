@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cached_property
 
 from dataver import dvcfile
@@ -22,13 +21,18 @@ if TYPE_CHECKING:
 DVC_DIR = ".dvc"
 
 
-@dataclass
 class Tracked:
     """An output together with the `.dvc` file that declares it."""
 
-    dvcfile: dvcfile.DvcFile
-    out: dvcfile.Output
-    abspath: str
+    __slots__ = ("dvcfile", "out", "abspath")
+
+    def __init__(self, dvcfile: dvcfile.DvcFile, out: dvcfile.Output, abspath: str):
+        self.dvcfile = dvcfile
+        self.out = out
+        self.abspath = abspath
+
+    def __repr__(self) -> str:
+        return f"Tracked({self.abspath!r})"
 
     @property
     def relpath(self) -> str:

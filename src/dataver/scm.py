@@ -9,7 +9,7 @@ from dataver.errors import ScmError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import subprocess
+    from dataver.git_batch import Completed
 
 
 def find_git_root(start: str) -> str | None:
@@ -52,13 +52,12 @@ class Git:
             self._cat_file.close()
             self._cat_file = None
 
-    def run(self, *args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
-        import subprocess  # lazy: commands that never call git start faster
+    def run(self, *args: str, check: bool = True) -> Completed:
+        """Run ``git *args`` in the work tree; raises ScmError if it fails (with ``check``)."""
+        from dataver import git_batch  # lazy: commands that never call git start faster
 
         try:
-            proc = subprocess.run(
-                ["git", *args], cwd=self.root, capture_output=True, input=input, check=False
-            )
+            proc = git_batch.run(self.root, list(args))
         except FileNotFoundError:
             raise ScmError("git is not installed", hint="install git or use --no-scm") from None
         if check and proc.returncode != 0:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
 
 from dataver.errors import TargetError, UserError
-from dataver.hashing import MD5, md5_bytes, md5_files
+from dataver.hashing import MD5, fingerprint, md5_files
 from dataver.manifest import Manifest
 from dataver.state import Stat, State
 
@@ -77,12 +76,19 @@ def _ancestors(rel_dir: str) -> list[str]:
     return ["/".join(parts[:i]) for i in range(len(parts) + 1)]
 
 
-@dataclass(slots=True)  # slots: a scan of 200,000 files holds one per file
 class FileEntry:
-    relpath: str  # relative to the scanned directory, "/"-separated
-    abspath: str
-    stat: Stat
-    isexec: bool
+    """One file found by a scan. Slots: a scan of 200,000 files holds one per file."""
+
+    __slots__ = ("relpath", "abspath", "stat", "isexec")
+
+    def __init__(self, relpath: str, abspath: str, stat: Stat, isexec: bool):
+        self.relpath = relpath  # relative to the scanned directory, "/"-separated
+        self.abspath = abspath
+        self.stat = stat
+        self.isexec = isexec
+
+    def __repr__(self) -> str:
+        return f"FileEntry({self.relpath!r}, {self.stat!r})"
 
 
 new_stat = tuple.__new__  # builds a Stat without namedtuple's argument-parsing __new__
@@ -256,4 +262,4 @@ def _stat_stamp(files: list[FileEntry]) -> str:
     renamed or modified (as far as stats tell, which is what the per-file state relies on)."""
     text = "\0".join([f"{e.relpath}\0{e.stat.inode}:{e.stat.mtime_ns}:{e.stat.size}"
                        for e in files])
-    return md5_bytes(text.encode("utf-8", "surrogateescape"))
+    return fingerprint(text.encode("utf-8", "surrogateescape"))

@@ -7,24 +7,25 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
-
 from dataver.errors import PathMissingError, RemoteError, UserError
 from dataver.hashing import MD5
 
 
-@dataclass
 class Located:
     """Where ``key`` (a root-relative path) lives at one revision.
 
     ``item`` is the output containing it and ``subpath`` its path inside a tracked directory
     (None for the output itself); ``item`` is None for a path git tracks instead."""
 
-    key: str
-    rev: str | None
-    item: object | None
-    subpath: str | None
-    git_kind: str | None = None  # "blob" or "tree" when git tracks the path
+    __slots__ = ("key", "rev", "item", "subpath", "git_kind")
+
+    def __init__(self, key: str, rev: str | None, item: object | None, subpath: str | None,
+                 git_kind: str | None = None):
+        self.key = key
+        self.rev = rev
+        self.item = item
+        self.subpath = subpath
+        self.git_kind = git_kind  # "blob" or "tree" when git tracks the path
 
     @property
     def hash_name(self) -> str:
