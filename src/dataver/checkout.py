@@ -146,11 +146,11 @@ class Materializer:
 
         write(items[0])  # settles the link type before going parallel
         parallel_map(write, items[1:], min(default_jobs(), 16))
-        prefix = self.hasher._key(base)  # once: a relpath per file costs more than its stat
-        state = self.hasher.state
+        facts = {}
         for rel, oid in items:
             st = os.stat(os.path.join(base, rel))
-            state.set(f"{prefix}/{rel}", Stat.of(st), oid, hash_name)
+            facts[rel] = ((st.st_ino, st.st_mtime_ns, st.st_size), oid)
+        self.hasher.state.update_dir(self.hasher._key(base), facts, hash_name)
 
     def _remove_dir_safely(self, abspath: str, force: bool) -> None:
         current = self._scan(abspath, MD5)

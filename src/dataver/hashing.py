@@ -118,11 +118,21 @@ def default_jobs() -> int:
     return max(4, min(32, (os.cpu_count() or 1) * 4))
 
 
+_SMALL_WORK = 16 << 20
+
+
+def jobs_for(total_bytes: int, jobs: int | None = None) -> int:
+    """Worker threads for work on ``total_bytes``: one (no pool) below 16 MiB, where a thread
+    pool's start-up (~10 ms) costs more than the parallel work saves; else ``jobs`` or the
+    default."""
+    return 1 if total_bytes < _SMALL_WORK else jobs or default_jobs()
+
+
 def parallel_map(fn: Callable, items: list, jobs: int | None = None) -> list:
     """``[fn(x) for x in items]`` in a thread pool. On the first error, or Ctrl-C/SIGTERM, the
     queued work is cancelled and running calls finish (cleaning their temp files) before the
     exception propagates: an interrupted command stops promptly and leaves nothing half-written."""
-    if len(items) <= 1:
+    if len(items) <= 1 or jobs == 1:
         return [fn(x) for x in items]
     from concurrent.futures import ThreadPoolExecutor  # lazy: it drags in logging
 

@@ -51,15 +51,35 @@ def test_miss_when_mtime_size_or_inode_changes(tmp_path):
     state.close()
 
 
-def test_get_prefix_is_scoped_to_the_directory(tmp_path):
-    state = State(str(tmp_path / "state.db"))
-    st = Stat(1, 2, 3)
-    for path in ("data/a", "data/sub/b", "data0/c", "data-x/d", "dat/e", "data"):
-        state.set(path, st, OID)
-    state.flush()
-    state.set("data/pending", st, OID)
-    assert sorted(state.get_prefix("data")) == ["data/a", "data/pending", "data/sub/b"]
+def test_directory_facts_survive_reopen_per_directory_and_hash_name(tmp_path):
+    db = str(tmp_path / "state.db")
+    state = State(db)
+    facts = {"a.jpg": ((1, 2, 3), OID), "sub/b.jpg": ((4, 5, 6), "b" * 32)}
+    state.set_dir("data", dict(facts))
+    assert state.get_dir("data") == facts  # pending, before flush
     state.close()
+    again = State(db)
+    assert again.get_dir("data") == facts
+    assert again.get_dir("data0") == {} and again.get_dir("data/sub") == {}
+    assert again.get_dir("data", "md5-dos2unix") == {}
+    again.update_dir("data", {"c.jpg": ((7, 8, 9), "c" * 32)})
+    again.close()
+    assert State(db).get_dir("data") == {**facts, "c.jpg": ((7, 8, 9), "c" * 32)}
+
+
+def test_unreadable_directory_facts_are_a_miss_and_get_rewritten(tmp_path):
+    db = str(tmp_path / "state.db")
+    state = State(db)
+    state.set_dir("data", {"a": ((1, 2, 3), OID)})
+    state.close()
+    (stored,) = (tmp_path / "dirs").iterdir()
+    for junk in (b"", b"\x00not marshal", stored.read_bytes()[:-5]):
+        stored.write_bytes(junk)
+        assert State(db).get_dir("data") == {}
+    state = State(db)
+    state.set_dir("data", {"a": ((1, 2, 3), OID)})
+    state.close()
+    assert State(db).get_dir("data") == {"a": ((1, 2, 3), OID)}
 
 
 def test_overwrite_keeps_latest(tmp_path):

@@ -1,7 +1,6 @@
 """Small printing helpers shared by command modules."""
 from __future__ import annotations
 
-import json
 import sys
 
 
@@ -12,5 +11,7 @@ def echo(args, text: str = "") -> None:
 
 
 def print_json(data) -> None:
+    import json  # lazy: most runs print no JSON
+
     json.dump(data, sys.stdout)
     print()

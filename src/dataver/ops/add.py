@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from dataver import dvcfile, scm
 from dataver.errors import OverlapError, TargetError, UserError
-from dataver.hashing import LEGACY, MD5, parallel_map
+from dataver.hashing import LEGACY, MD5, jobs_for, parallel_map
 from dataver.manifest import Manifest
 from dataver.ops.status import cache_only_grows, current_oid, in_cache, mark_in_cache
 from dataver.ops.targets import is_inside, owner_of
@@ -258,14 +258,9 @@ def _store_entries(repo, dir_key: str, files: list[FileEntry]) -> dict[str, str]
     Files the state database knows, whose object is already cached, cost nothing more: the
     objects are checked with one listing per cache directory, not a stat each.
     """
-    known = repo.state.get_prefix(dir_key)
+    result, unknown = repo.hasher.known_oids(dir_key, files)
+    _check_readable(unknown)
     odb = repo.odb
-    result: dict[str, str] = {}
-    for entry in files:
-        hit = known.get(f"{dir_key}/{entry.relpath}")
-        if hit is not None and hit[0] == entry.stat:
-            result[entry.relpath] = hit[1]
-    _check_readable([e for e in files if e.relpath not in result])
     present = odb.existing(result.values())
     work = [(entry, result.get(entry.relpath)) for entry in files
             if result.get(entry.relpath) not in present]
@@ -277,10 +272,10 @@ def _store_entries(repo, dir_key: str, files: list[FileEntry]) -> dict[str, str]
             return oid
         return odb.add_file_hashing(entry.abspath)
 
-    oids = parallel_map(store, work)
+    oids = parallel_map(store, work, jobs_for(sum(entry.stat.size for entry, _ in work)))
     for (entry, _), oid in zip(work, oids):
         result[entry.relpath] = oid
-        repo.state.set(f"{dir_key}/{entry.relpath}", entry.stat, oid)
+    repo.hasher.remember_files(dir_key, files, result, all_known=not unknown)
     return result
 
 
