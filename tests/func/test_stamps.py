@@ -118,3 +118,26 @@ def test_adding_other_data_keeps_the_directory_known_complete(stamped, capsys):
     os.chmod(victim, 0o644)
     os.unlink(victim)
     assert status_of(capsys)["data.dvc"] == [{"changed outs": {"data": "not in cache"}}]
+
+
+def _manifest_of(repo_dir) -> dict:
+    """relpath -> md5 of the tracked directory `data`, read from its `.dir` object."""
+    oid = next(line.split()[-1] for line in (repo_dir / "data.dvc").read_text().splitlines()
+               if "md5:" in line)
+    obj = repo_dir / ".dvc" / "cache" / "files" / "md5" / oid[:2] / oid[2:]
+    return {e["relpath"]: e["md5"] for e in json.loads(obj.read_text())}
+
+
+def test_only_files_whose_stat_changed_are_read_again(stamped, capsys):
+    """The per-directory facts are used: a file rewritten in place with the same size and mtime
+    (same inode) is taken as unchanged, which shows it was not read; a modified one is."""
+    sneaky = stamped / "data" / "sub" / "7.jpg"
+    st = os.stat(sneaky)
+    sneaky.write_bytes(b"\xff\xd8 IMAGE 7")  # same length, same inode
+    os.utime(sneaky, ns=(st.st_atime_ns, st.st_mtime_ns))
+    (stamped / "data" / "sub" / "3.jpg").write_bytes(b"changed")
+    assert status_of(capsys) == {"data.dvc": [{"changed outs": {"data": "modified"}}]}
+    assert cli(capsys, "add", "-q", "data")[0] == 0
+    manifest = _manifest_of(stamped)
+    assert manifest["sub/3.jpg"] == hashlib.md5(b"changed").hexdigest()
+    assert manifest["sub/7.jpg"] == hashlib.md5(b"\xff\xd8 image 7").hexdigest()

@@ -104,3 +104,33 @@ def test_parallel_map_keeps_order_and_stops_on_error():
     with pytest.raises(ValueError, match="bad item"):
         parallel_map(boom, list(range(10000)), 2)
     assert len(calls) < 10000  # queued work was cancelled
+
+
+@pytest.mark.parametrize("overlap", [False, True], ids=["one-thread", "overlapped"])
+def test_copy_while_hashing_writes_exactly_the_hashed_bytes(tmp_path, monkeypatch, overlap):
+    """Both ways of copying while hashing (the second, for large files, writes from a second
+    thread) give the file's md5 and a byte-identical copy, including a partial last chunk."""
+    from dataver import hashing
+
+    monkeypatch.setattr(hashing, "_OVERLAP_SIZE", 1 if overlap else 1 << 62)
+    data = random.Random(7).randbytes(5 * CHUNK + 12345)
+    src = write(tmp_path, "src", data)
+    fd = os.open(tmp_path / "copy", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        assert hashing.md5_stream(src, fd) == hashlib.md5(data).hexdigest()
+    finally:
+        os.close(fd)
+    assert (tmp_path / "copy").read_bytes() == data
+
+
+def test_overlapped_copy_reports_a_failed_write(tmp_path, monkeypatch):
+    from dataver import hashing
+
+    monkeypatch.setattr(hashing, "_OVERLAP_SIZE", 1)
+    src = write(tmp_path, "src", b"x" * (3 * CHUNK))
+    fd = os.open(src, os.O_RDONLY)  # not writable: the writer thread's first write fails
+    try:
+        with pytest.raises(OSError):
+            hashing.md5_stream(src, fd)
+    finally:
+        os.close(fd)
