@@ -91,6 +91,71 @@ def load_file(path: str) -> dict[str, dict[str, Any]]:
     return result
 
 
+class ParsedFiles:
+    """Config files as last parsed, kept in ``.dvc/tmp/dataver/config.marshal`` by path with
+    their (inode, mtime_ns, size): reading an unchanged file again costs a ``stat`` instead of
+    importing configobj, whose regular expressions alone are ~3 ms of every command's start-up.
+    Machine-local like the state db; anything unreadable is parsed afresh."""
+
+    def __init__(self, dvc_dir: str | None):
+        # only inside an existing repo: never create a `.dvc` directory by reading config
+        in_repo = dvc_dir is not None and os.path.isdir(dvc_dir)
+        self.store = os.path.join(dvc_dir, "tmp", "dataver", "config.marshal") if in_repo else None
+        self.entries = self._read()
+        self.changed = False
+
+    def _read(self) -> dict:
+        if self.store is None:
+            return {}
+        import marshal
+
+        try:
+            with open(self.store, "rb") as fobj:
+                entries = marshal.loads(fobj.read())
+        except (OSError, EOFError, ValueError, TypeError):
+            return {}
+        return entries if isinstance(entries, dict) else {}
+
+    def load(self, path: str) -> dict[str, dict[str, Any]]:
+        """:func:`load_file` of ``path``, from the store while the file is unchanged."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return {}
+        except OSError:  # say it the way load_file does
+            return load_file(path)
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        hit = self.entries.get(path)
+        if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == key and isinstance(hit[1], dict):
+            return hit[1]
+        parsed = load_file(path)
+        if self.store is not None and _plain(parsed):
+            self.entries[path] = (key, parsed)
+            self.changed = True
+        return parsed
+
+    def save(self) -> None:
+        """Write the store if something was parsed afresh; best effort."""
+        if not self.changed:
+            return
+        import marshal
+
+        from dataver.atomic import write_bytes_atomic
+
+        try:
+            os.makedirs(os.path.dirname(self.store), exist_ok=True)
+            write_bytes_atomic(self.store, marshal.dumps(self.entries))
+        except OSError:  # a read-only repo only costs the parse next time
+            pass
+        self.changed = False
+
+
+def _plain(parsed: dict) -> bool:
+    """Whether every value is a string or a list of strings (what can be stored as is)."""
+    return all(isinstance(v, str) or (isinstance(v, list) and all(isinstance(i, str) for i in v))
+               for values in parsed.values() for v in values.values())
+
+
 def _section_key(section: str, path: str) -> str:
     match = _REMOTE_SECTION.match(section)
     if match:
@@ -129,16 +194,18 @@ class Config:
 
     def reload(self) -> None:
         self.merged, self.origin = {}, {}
+        parsed = ParsedFiles(self.dvc_dir)
         for level in LEVELS:
             path = self.files[level]
             if path is None:
                 continue
-            for section, values in load_file(path).items():
+            for section, values in parsed.load(path).items():
                 for key, value in values.items():
                     if (section, key) in _PATH_KEYS or (section.startswith("remote:") and key == "url"):
                         value = resolve_path(str(value), os.path.dirname(os.path.abspath(path)))
                     self.merged.setdefault(section, {})[key] = value
                     self.origin[(section, key)] = level
+        parsed.save()
         self._apply_overrides()
         self.validate()
 

@@ -6,10 +6,8 @@ identical to DVC's, since the oid is derived from them.
 """
 from __future__ import annotations
 
-import json
 import re
 from functools import cached_property
-from json.encoder import encode_basestring_ascii as _esc
 
 from dataver.errors import CorruptObjectError
 from dataver.hashing import md5_bytes
@@ -61,7 +59,10 @@ class Manifest:
     @cached_property
     def _bytes(self) -> bytes:
         # Byte-identical to json.dumps([{"md5": ..., "relpath": ...}, ...], sort_keys=True), built
-        # with the json module's own C string encoder at a third of the cost.
+        # with the json module's own C string encoder at a third of the cost. (json is imported
+        # where used: reading a manifest from the parsed index needs none of it.)
+        from json.encoder import encode_basestring_ascii as _esc
+
         entries = self.entries
         body = ", ".join([f'{{"md5": {_esc(entries[rel])}, "relpath": {_esc(rel)}}}'
                           for rel in sorted(entries)])
@@ -83,6 +84,8 @@ class Manifest:
     @classmethod
     def from_bytes(cls, data: bytes, where: str) -> "Manifest":
         """Parse `.dir` object bytes from the cache or a remote; untrusted, so validated."""
+        import json
+
         try:
             items = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:

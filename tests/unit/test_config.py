@@ -136,3 +136,33 @@ def test_bad_overrides_are_one_line_errors(dvc_dir, overrides, message):
     with pytest.raises(ConfigError) as info:
         Config(str(dvc_dir), overrides)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_parsed_config_is_reused_only_while_the_file_is_unchanged(dvc_dir):
+    path = write_level("repo", dvc_dir, "[core]\n    remote = aaaa\n")
+    assert Config(str(dvc_dir)).get("core", "remote") == "aaaa"
+    assert (dvc_dir / "tmp" / "dataver" / "config.marshal").exists()
+    assert Config(str(dvc_dir)).get("core", "remote") == "aaaa"  # from the store
+    st = os.stat(path)
+    with open(path, "w") as fobj:  # same size, same mtime as before: only the content differs
+        fobj.write("[core]\n    remote = bbbb\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    assert Config(str(dvc_dir)).get("core", "remote") == "bbbb"
+
+
+def test_unreadable_parsed_store_and_broken_config_are_not_trusted(dvc_dir):
+    write_level("repo", dvc_dir, "[core]\n    remote = aaaa\n")
+    Config(str(dvc_dir))
+    store = dvc_dir / "tmp" / "dataver" / "config.marshal"
+    store.write_bytes(b"\x00junk")
+    assert Config(str(dvc_dir)).get("core", "remote") == "aaaa"
+    write_level("repo", dvc_dir, "[core\n    remote = aaaa\n")
+    for _ in range(2):  # a parse error is raised every time, never remembered
+        with pytest.raises(ConfigError):
+            Config(str(dvc_dir))
+
+
+def test_reading_config_outside_a_repo_creates_nothing(tmp_path):
+    missing = tmp_path / "no-repo" / ".dvc"
+    Config(str(missing))
+    assert not missing.exists()

@@ -1,7 +1,6 @@
 """`dataver config` and `dataver cache dir`."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
