@@ -3,7 +3,12 @@ never re-read. Lives in ``.dvc/tmp/dataver/state.db`` (sqlite, WAL).
 
 The files of a tracked directory are remembered together, one marshal file per directory under
 ``.dvc/tmp/dataver/dirs/``: loading 20,000 entries that way costs a tenth of selecting them as
-rows, and a directory is always scanned (and looked up) as a whole.
+rows, and a directory is always scanned (and looked up) as a whole. Stamps (see
+:meth:`State.get_stamp`) are one small marshal file, ``stamps.marshal``: a no-op `status` or
+`add` then never opens sqlite at all.
+
+Everything here is a cache of facts that stay true ("a file with this stat has this oid"), so
+concurrent writers can at worst lose each other's additions, which costs re-hashing later.
 """
 from __future__ import annotations
 
@@ -28,15 +33,11 @@ CREATE TABLE IF NOT EXISTS state (
     oid TEXT NOT NULL,
     PRIMARY KEY (path, hash_name)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS stamps (
-    key TEXT PRIMARY KEY,
-    stamp TEXT NOT NULL,
-    oid TEXT NOT NULL
-) WITHOUT ROWID;
 """
 
 
 _DIRS_VERSION = 1
+_STAMPS_VERSION = 1
 
 
 class Stat(namedtuple("Stat", "inode mtime_ns size")):
@@ -57,6 +58,8 @@ class State:
         self._conn: sqlite3.Connection | None = None
         self._pending: dict[tuple[str, str], tuple[Stat, str]] = {}
         self._pending_stamps: dict[str, tuple[str, str]] = {}
+        self._stamps_file = os.path.join(os.path.dirname(db_path), "stamps.marshal")
+        self._stored_stamps: dict[str, tuple[str, str]] | None = None
         self._dirs: dict[tuple[str, str], dict] = {}  # loaded directory facts, by (key, hash)
         self._dirty_dirs: set[tuple[str, str]] = set()
 
@@ -154,8 +157,7 @@ class State:
         of everything the oid depends on, e.g. the stats of every file of a directory)."""
         found = self._pending_stamps.get(key)
         if found is None:
-            found = self._db().execute("SELECT stamp, oid FROM stamps WHERE key=?",
-                                       (key,)).fetchone()
+            found = self._stamps().get(key)
         return found[1] if found is not None and found[0] == stamp else None
 
     def set_stamp(self, key: str, stamp: str, oid: str) -> None:
@@ -168,25 +170,49 @@ class State:
         for key, (stamp, oid) in list(self._pending_stamps.items()):
             if key.startswith(prefix):
                 self._pending_stamps[key] = (new, oid)
-        rows = self._db().execute("SELECT key, oid FROM stamps WHERE key >= ? AND key < ? "
-                                  "AND stamp = ?", (prefix, prefix + "\uffff", old)).fetchall()
-        for key, oid in rows:
-            self._pending_stamps.setdefault(key, (new, oid))
+        for key, (stamp, oid) in self._stamps().items():
+            if key.startswith(prefix) and stamp == old:
+                self._pending_stamps.setdefault(key, (new, oid))
+
+    def _stamps(self) -> dict[str, tuple[str, str]]:
+        if self._stored_stamps is None:
+            self._stored_stamps = self._read_stamps()
+        return self._stored_stamps
+
+    def _read_stamps(self) -> dict[str, tuple[str, str]]:
+        try:
+            with open(self._stamps_file, "rb") as fobj:
+                version, stamps = marshal.loads(fobj.read())
+        except (OSError, EOFError, ValueError, TypeError):  # none yet, or unreadable: all misses
+            return {}
+        return stamps if version == _STAMPS_VERSION and isinstance(stamps, dict) else {}
+
+    def _write_stamps(self) -> None:
+        # Merged into what is on disk now, so another process's stamps written meanwhile stay.
+        stamps = self._read_stamps()
+        stamps.update(self._pending_stamps)
+        try:
+            os.makedirs(os.path.dirname(self._stamps_file), exist_ok=True)
+            write_bytes_atomic(self._stamps_file, marshal.dumps((_STAMPS_VERSION, stamps)))
+        except OSError:  # a read-only or full disk only costs re-scanning later
+            pass
+        self._stored_stamps = stamps
+        self._pending_stamps.clear()
 
     def flush(self) -> None:
-        """Write pending entries in one transaction (and changed directory facts)."""
+        """Write pending entries: file rows in one transaction, then directory facts, then
+        stamps (last: a stamp vouches for an oid the facts before it were used to compute)."""
+        if self._pending:
+            rows = [(p, h, s.inode, s.mtime_ns, s.size, oid)
+                    for (p, h), (s, oid) in self._pending.items()]
+            db = self._db()
+            with db:
+                db.executemany("INSERT OR REPLACE INTO state VALUES (?,?,?,?,?,?)", rows)
+            self._pending.clear()
         if self._dirty_dirs:
             self._write_dirs()
-        if not self._pending and not self._pending_stamps:
-            return
-        rows = [(p, h, s.inode, s.mtime_ns, s.size, oid) for (p, h), (s, oid) in self._pending.items()]
-        db = self._db()
-        with db:
-            db.executemany("INSERT OR REPLACE INTO state VALUES (?,?,?,?,?,?)", rows)
-            db.executemany("INSERT OR REPLACE INTO stamps VALUES (?,?,?)",
-                           [(k, st, oid) for k, (st, oid) in self._pending_stamps.items()])
-        self._pending.clear()
-        self._pending_stamps.clear()
+        if self._pending_stamps:
+            self._write_stamps()
 
     def close(self) -> None:
         self.flush()

@@ -291,6 +291,11 @@ def _dir_stamp_key(hash_name: str, dir_key: str) -> str:
 def _stat_stamp(files: list[FileEntry]) -> str:
     """A digest of every file's relpath and stat: equal stamps mean no file was added, removed,
     renamed or modified (as far as stats tell, which is what the per-file state relies on)."""
-    text = "\0".join([f"{e.relpath}\0{e.stat.inode}:{e.stat.mtime_ns}:{e.stat.size}"
-                       for e in files])
-    return fingerprint(text.encode("utf-8", "surrogateescape"))
+    import marshal
+    from itertools import chain
+
+    names = "\0".join([e.relpath for e in files]).encode("utf-8", "surrogateescape")
+    # marshal format 2 writes ints by value (no back-references), so equal stats give equal
+    # bytes; a flat list of ints costs a fifth of formatting them as text
+    numbers = marshal.dumps(list(chain.from_iterable([e.stat for e in files])), 2)
+    return fingerprint(names + b"\1" + numbers)

@@ -95,13 +95,11 @@ def test_readd_after_stamp_records_a_modified_file(stamped, capsys):
 
 
 def cache_stamps(repo_dir) -> dict[str, str]:
-    import sqlite3
+    import marshal
 
-    conn = sqlite3.connect(repo_dir / ".dvc" / "tmp" / "dataver" / "state.db")
-    try:
-        return dict(conn.execute("SELECT key, stamp FROM stamps WHERE key LIKE 'cache:%'"))
-    finally:
-        conn.close()
+    stored = (repo_dir / ".dvc" / "tmp" / "dataver" / "stamps.marshal").read_bytes()
+    _version, stamps = marshal.loads(stored)
+    return {key: stamp for key, (stamp, _oid) in stamps.items() if key.startswith("cache:")}
 
 
 def test_adding_other_data_keeps_the_directory_known_complete(stamped, capsys):

@@ -121,3 +121,20 @@ def test_truncated_db_is_recreated(tmp_path):
     fresh.set("g", Stat(4, 5, 6), OID)
     fresh.close()
     assert State(str(db)).get("g", Stat(4, 5, 6)) == OID
+
+
+def test_stamps_persist_and_two_writers_keep_both(tmp_path):
+    db = str(tmp_path / "state.db")
+    first, second = State(db), State(db)
+    first.set_stamp("dir:md5:a", "s1", OID)
+    assert first.get_stamp("dir:md5:a", "s1") == OID and first.get_stamp("dir:md5:a", "s2") is None
+    second.get_stamp("dir:md5:b", "x")  # loads the (empty) stored stamps before `first` writes
+    first.close()
+    second.set_stamp("dir:md5:b", "s9", "b" * 32)
+    second.close()  # merges with what `first` wrote meanwhile
+    again = State(db)
+    assert again.get_stamp("dir:md5:a", "s1") == OID
+    assert again.get_stamp("dir:md5:b", "s9") == "b" * 32
+    again.close()
+    (tmp_path / "stamps.marshal").write_bytes(b"\x00junk")
+    assert State(db).get_stamp("dir:md5:a", "s1") is None  # unreadable: a miss, not an error
