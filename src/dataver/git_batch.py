@@ -79,8 +79,13 @@ def run(root: str, args: list[str]) -> Completed:
     err_fd = os.memfd_create("git-stderr")  # close-on-exec: the child gets only its dup2 copy
     try:
         proc = _Process(argv, stdin=None, stderr=err_fd)
-        with proc.stdout:
-            out = proc.stdout.read()
+        try:
+            with proc.stdout:
+                out = proc.stdout.read()
+        except BaseException:  # Ctrl-C while git runs: end it too, leave no zombie
+            os.kill(proc.pid, 9)
+            os.waitpid(proc.pid, 0)
+            raise
         status = os.waitpid(proc.pid, 0)[1]
         os.lseek(err_fd, 0, os.SEEK_SET)
         with os.fdopen(err_fd, "rb", closefd=False) as err_file:
