@@ -220,7 +220,7 @@ class Hasher:
             hashed = md5_files([e.abspath for e in todo], hash_name, jobs)
             for entry in todo:
                 result[entry.relpath] = hashed[entry.abspath]
-        self.remember_files(dir_key, files, result, hash_name, all_known=not todo)
+        self.remember_files(dir_key, files, result, hash_name, read=todo)
         if on_progress:
             on_progress(len(files))
         return result
@@ -240,11 +240,14 @@ class Hasher:
         return result, todo
 
     def remember_files(self, dir_key: str, files: list[FileEntry], oids: dict[str, str],
-                       hash_name: str = MD5, all_known: bool = False) -> None:
+                       hash_name: str = MD5, read: list[FileEntry] = ()) -> None:
         """Record ``oids`` (relpath -> oid) of the scanned ``files`` of ``dir_key`` as what is
-        known about that directory. ``all_known``: :meth:`known_oids` knew every file, so
-        unless some known file is gone there is nothing new to write."""
-        if all_known and len(self.state.get_dir(dir_key, hash_name)) == len(files):
+        known about that directory; ``read`` are the files whose content had to be read.
+
+        Writing the facts costs in proportion to the whole directory, so they are written only
+        when reading ``read`` again would cost more. Whatever goes unrecorded is thus never
+        more work to redo than one write, and a directory whose stamp still holds needs none."""
+        if _cheaper_to_reread(read, len(files)):
             return
         self.state.set_dir(dir_key, {e.relpath: (tuple(e.stat), oids[e.relpath]) for e in files},
                            hash_name)
@@ -286,6 +289,14 @@ class Hasher:
 
 def _dir_stamp_key(hash_name: str, dir_key: str) -> str:
     return f"dir:{hash_name}:{dir_key}"
+
+
+def _cheaper_to_reread(files: list[FileEntry], total: int) -> bool:
+    """Whether hashing ``files`` again costs less than writing the facts of a directory of
+    ``total`` files. Measured on the 2-core benchmark machine: ~1.5 us per fact written; ~20 us
+    per file opened plus ~2 ns per byte hashed."""
+    reread_us = 20 * len(files) + sum(e.stat.size for e in files) / 500
+    return reread_us < 1.5 * total
 
 
 def _stat_stamp(files: list[FileEntry]) -> str:

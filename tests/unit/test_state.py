@@ -138,3 +138,35 @@ def test_stamps_persist_and_two_writers_keep_both(tmp_path):
     again.close()
     (tmp_path / "stamps.marshal").write_bytes(b"\x00junk")
     assert State(db).get_stamp("dir:md5:a", "s1") is None  # unreadable: a miss, not an error
+
+
+def test_directory_facts_are_written_when_rereading_would_cost_more(tmp_path):
+    """A few re-read files are not worth rewriting 2000 facts (they cost less to read again);
+    many are."""
+    from dataver.workspace import Hasher, scan_dir
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(2000):
+        (data / f"{i}.txt").write_text(f"file {i}")
+
+    def hash_now():
+        state = State(str(tmp_path / "tmp" / "state.db"))
+        files = list(scan_dir(str(data), "data", None))
+        oids = Hasher(state, str(tmp_path)).hash_entries("data", files)
+        state.close()
+        return oids
+
+    def recorded():
+        return {rel: oid for rel, (_st, oid) in State(str(tmp_path / "tmp" / "state.db"))
+                .get_dir("data").items()}
+
+    first = hash_now()
+    assert recorded() == first  # all 2000 were read: written
+    (data / "0.txt").write_text("changed")
+    assert hash_now()["0.txt"] != first["0.txt"]
+    assert recorded() == first  # one file: cheaper to read it again than to rewrite
+    for i in range(1500):
+        (data / f"{i}.txt").write_text(f"changed {i}")
+    latest = hash_now()
+    assert recorded() == latest and latest["5.txt"] != first["5.txt"]

@@ -275,7 +275,7 @@ def _store_entries(repo, dir_key: str, files: list[FileEntry]) -> dict[str, str]
     oids = parallel_map(store, work, jobs_for(sum(entry.stat.size for entry, _ in work)))
     for (entry, _), oid in zip(work, oids):
         result[entry.relpath] = oid
-    repo.hasher.remember_files(dir_key, files, result, all_known=not unknown)
+    repo.hasher.remember_files(dir_key, files, result, read=unknown)
     return result
 
 
