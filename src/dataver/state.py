@@ -1,9 +1,9 @@
 """State database: remembers the hash of a file by (inode, mtime_ns, size) so unchanged files are
 never re-read. Lives in ``.dvc/tmp/dataver/state.db`` (sqlite, WAL).
 
-The files of a tracked directory are remembered together, one marshal file per directory under
-``.dvc/tmp/dataver/dirs/``: loading 20,000 entries that way costs a tenth of selecting them as
-rows, and a directory is always scanned (and looked up) as a whole. Stamps (see
+The files of a tracked directory are remembered together (:mod:`dataver.dirfacts`), one marshal
+file per directory under ``.dvc/tmp/dataver/dirs/``: loading 20,000 entries that way costs a
+tenth of selecting them as rows, and a directory is always scanned (and looked up) as a whole. Stamps (see
 :meth:`State.get_stamp`) are one small marshal file, ``stamps.marshal``: a no-op `status` or
 `add` then never opens sqlite at all.
 
@@ -17,6 +17,7 @@ import os
 from collections import namedtuple
 
 from dataver.atomic import write_bytes_atomic
+from dataver.dirfacts import DirFacts
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ CREATE TABLE IF NOT EXISTS state (
 """
 
 
-_DIRS_VERSION = 1
 _STAMPS_VERSION = 1
 
 
@@ -60,7 +60,7 @@ class State:
         self._pending_stamps: dict[str, tuple[str, str]] = {}
         self._stamps_file = os.path.join(os.path.dirname(db_path), "stamps.marshal")
         self._stored_stamps: dict[str, tuple[str, str]] | None = None
-        self._dirs: dict[tuple[str, str], dict] = {}  # loaded directory facts, by (key, hash)
+        self._dirs: dict[tuple[str, str], DirFacts] = {}  # loaded, by (directory key, hash)
         self._dirty_dirs: set[tuple[str, str]] = set()
 
     def _db(self) -> sqlite3.Connection:
@@ -95,26 +95,25 @@ class State:
             return row[3]
         return None
 
-    def get_dir(self, dir_key: str, hash_name: str = "md5") -> dict[str, tuple[tuple, str]]:
-        """What is known about the files of the directory ``dir_key``: relpath (inside it) ->
-        ((inode, mtime_ns, size), oid). A file whose stat still matches has that oid. The
-        mapping is this State's own: change it only through :meth:`set_dir`/:meth:`update_dir`."""
+    def get_dir(self, dir_key: str, hash_name: str = "md5") -> DirFacts:
+        """What is known about the files of the directory ``dir_key`` (empty if nothing)."""
         key = (dir_key, hash_name)
         facts = self._dirs.get(key)
         if facts is None:
             facts = self._dirs[key] = self._load_dir(dir_key, hash_name)
         return facts
 
-    def set_dir(self, dir_key: str, facts: dict[str, tuple[tuple, str]], hash_name: str = "md5") -> None:
+    def set_dir(self, dir_key: str, facts: DirFacts, hash_name: str = "md5") -> None:
         """Replace what is known about the files of ``dir_key`` (written on flush)."""
         self._dirs[(dir_key, hash_name)] = facts
         self._dirty_dirs.add((dir_key, hash_name))
 
-    def update_dir(self, dir_key: str, facts: dict[str, tuple[tuple, str]], hash_name: str = "md5") -> None:
-        """Add to what is known about the files of ``dir_key`` (written on flush)."""
-        if facts:
-            self.get_dir(dir_key, hash_name).update(facts)
-            self._dirty_dirs.add((dir_key, hash_name))
+    def update_dir(self, dir_key: str, updates: dict[str, tuple[tuple, str]],
+                   hash_name: str = "md5") -> None:
+        """Add to what is known about the files of ``dir_key``: relpath -> ((inode, mtime_ns,
+        size), oid) (written on flush)."""
+        if updates:
+            self.set_dir(dir_key, self.get_dir(dir_key, hash_name).merged(updates), hash_name)
 
     def _dir_file(self, dir_key: str, hash_name: str) -> str:
         from dataver.hashing import fingerprint
@@ -122,24 +121,21 @@ class State:
         name = fingerprint(f"{hash_name}:{dir_key}".encode("utf-8", "surrogateescape"))
         return os.path.join(os.path.dirname(self.db_path), "dirs", name)
 
-    def _load_dir(self, dir_key: str, hash_name: str) -> dict[str, tuple[tuple, str]]:
+    def _load_dir(self, dir_key: str, hash_name: str) -> DirFacts:
         try:
             with open(self._dir_file(dir_key, hash_name), "rb") as fobj:
-                version, stored_key, stored_hash, facts = marshal.loads(fobj.read())
-        except (OSError, EOFError, ValueError, TypeError):  # none yet, or unreadable: a cache miss
-            return {}
-        if (version, stored_key, stored_hash) != (_DIRS_VERSION, dir_key, hash_name) \
-                or not isinstance(facts, dict):
-            return {}
-        return facts
+                facts = DirFacts.loads(fobj.read(), dir_key, hash_name)
+        except OSError:  # none yet, or unreadable: a cache miss
+            facts = None
+        return facts if facts is not None else DirFacts([], [], [])
 
     def _write_dirs(self) -> None:
         for dir_key, hash_name in sorted(self._dirty_dirs):
-            facts = self._dirs[(dir_key, hash_name)]
+            data = self._dirs[(dir_key, hash_name)].dumps(dir_key, hash_name)
             path = self._dir_file(dir_key, hash_name)
             try:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                write_bytes_atomic(path, marshal.dumps((_DIRS_VERSION, dir_key, hash_name, facts)))
+                write_bytes_atomic(path, data)
             except OSError:  # a read-only or full disk only costs re-hashing later
                 pass
         self._dirty_dirs.clear()

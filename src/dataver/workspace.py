@@ -6,6 +6,7 @@ import errno
 import os
 import stat
 
+from dataver.dirfacts import DirFacts
 from dataver.errors import TargetError, UserError
 from dataver.hashing import MD5, fingerprint, jobs_for, md5_files
 from dataver.manifest import Manifest
@@ -228,16 +229,7 @@ class Hasher:
     def known_oids(self, dir_key: str, files: list[FileEntry], hash_name: str = MD5):
         """``(relpath -> oid, files not known)``: the oids the state db knows for ``files`` of
         the directory ``dir_key`` (their stat unchanged), and the files that need reading."""
-        known = self.state.get_dir(dir_key, hash_name)
-        result: dict[str, str] = {}
-        todo: list[FileEntry] = []
-        for entry in files:
-            hit = known.get(entry.relpath)
-            if hit is not None and hit[0] == entry.stat:
-                result[entry.relpath] = hit[1]
-            else:
-                todo.append(entry)
-        return result, todo
+        return self.state.get_dir(dir_key, hash_name).known(files)
 
     def remember_files(self, dir_key: str, files: list[FileEntry], oids: dict[str, str],
                        hash_name: str = MD5, read: list[FileEntry] = ()) -> None:
@@ -249,8 +241,7 @@ class Hasher:
         more work to redo than one write, and a directory whose stamp still holds needs none."""
         if _cheaper_to_reread(read, len(files)):
             return
-        self.state.set_dir(dir_key, {e.relpath: (tuple(e.stat), oids[e.relpath]) for e in files},
-                           hash_name)
+        self.state.set_dir(dir_key, DirFacts.of_files(files, oids), hash_name)
 
     def dir_manifest(self, abspath: str, ignore: IgnoreRules | None, hash_name: str = MD5):
         """(Manifest, total size, files) for the directory at ``abspath``."""

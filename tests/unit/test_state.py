@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
+from dataver.dirfacts import DirFacts
 from dataver.state import Stat, State
 
 OID = "0cc175b9c0f1b6a831c399e269772661"
@@ -51,35 +52,53 @@ def test_miss_when_mtime_size_or_inode_changes(tmp_path):
     state.close()
 
 
+def facts_of(table: dict) -> DirFacts:
+    return DirFacts([], [], []).merged(table)
+
+
 def test_directory_facts_survive_reopen_per_directory_and_hash_name(tmp_path):
     db = str(tmp_path / "state.db")
     state = State(db)
     facts = {"a.jpg": ((1, 2, 3), OID), "sub/b.jpg": ((4, 5, 6), "b" * 32)}
-    state.set_dir("data", dict(facts))
-    assert state.get_dir("data") == facts  # pending, before flush
+    state.set_dir("data", facts_of(facts))
+    assert state.get_dir("data").as_dict() == facts  # pending, before flush
     state.close()
     again = State(db)
-    assert again.get_dir("data") == facts
-    assert again.get_dir("data0") == {} and again.get_dir("data/sub") == {}
-    assert again.get_dir("data", "md5-dos2unix") == {}
-    again.update_dir("data", {"c.jpg": ((7, 8, 9), "c" * 32)})
+    assert again.get_dir("data").as_dict() == facts
+    assert len(again.get_dir("data0")) == 0 and len(again.get_dir("data/sub")) == 0
+    assert len(again.get_dir("data", "md5-dos2unix")) == 0
+    again.update_dir("data", {"c.jpg": ((7, 8, 9), "c" * 32), "a.jpg": ((1, 2, 4), "d" * 32)})
     again.close()
-    assert State(db).get_dir("data") == {**facts, "c.jpg": ((7, 8, 9), "c" * 32)}
+    assert State(db).get_dir("data").as_dict() == {
+        "a.jpg": ((1, 2, 4), "d" * 32), "sub/b.jpg": ((4, 5, 6), "b" * 32),
+        "c.jpg": ((7, 8, 9), "c" * 32)}
+
+
+def test_directory_facts_answer_only_for_an_unchanged_stat(tmp_path):
+    from dataver.workspace import FileEntry
+
+    facts = facts_of({"a": ((1, 2, 3), OID), "b": ((4, 5, 6), "b" * 32)})
+    entries = [FileEntry("a", "/x/a", Stat(1, 2, 3), False),  # known
+               FileEntry("b", "/x/b", Stat(4, 5, 7), False),  # size changed
+               FileEntry("c", "/x/c", Stat(1, 2, 3), False)]  # not known at all
+    known, todo = facts.known(entries)
+    assert known == {"a": OID} and [e.relpath for e in todo] == ["b", "c"]
 
 
 def test_unreadable_directory_facts_are_a_miss_and_get_rewritten(tmp_path):
     db = str(tmp_path / "state.db")
     state = State(db)
-    state.set_dir("data", {"a": ((1, 2, 3), OID)})
+    state.set_dir("data", facts_of({"a": ((1, 2, 3), OID)}))
     state.close()
     (stored,) = (tmp_path / "dirs").iterdir()
-    for junk in (b"", b"\x00not marshal", stored.read_bytes()[:-5]):
+    good = stored.read_bytes()
+    for junk in (b"", b"\x00not marshal", good[:-5], good.replace(b"data", b"dat0")):
         stored.write_bytes(junk)
-        assert State(db).get_dir("data") == {}
+        assert len(State(db).get_dir("data")) == 0
     state = State(db)
-    state.set_dir("data", {"a": ((1, 2, 3), OID)})
+    state.set_dir("data", facts_of({"a": ((1, 2, 3), OID)}))
     state.close()
-    assert State(db).get_dir("data") == {"a": ((1, 2, 3), OID)}
+    assert State(db).get_dir("data").as_dict() == {"a": ((1, 2, 3), OID)}
 
 
 def test_overwrite_keeps_latest(tmp_path):
@@ -159,7 +178,7 @@ def test_directory_facts_are_written_when_rereading_would_cost_more(tmp_path):
 
     def recorded():
         return {rel: oid for rel, (_st, oid) in State(str(tmp_path / "tmp" / "state.db"))
-                .get_dir("data").items()}
+                .get_dir("data").as_dict().items()}
 
     first = hash_now()
     assert recorded() == first  # all 2000 were read: written
