@@ -37,6 +37,10 @@ class Manifest:
     """A directory's content: relpath (``/``-separated) -> md5 of the file. Treat as immutable.
     (Not a dataclass: importing dataclasses costs ~10 ms of start-up.)"""
 
+    # Whether the oid given by with_oid() is the md5 of the canonical bytes of ``entries`` (as
+    # for every object DVC 3 or dataver writes); read_manifest clears it for one that is not.
+    canonical = True
+
     def __init__(self, entries: Mapping[str, str]):
         self.entries = entries
 

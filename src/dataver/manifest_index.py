@@ -2,7 +2,8 @@
 20,000-entry `.dir` object again costs a marshal load instead of JSON parsing and validation.
 
 Manifests are content-addressed and immutable, so an entry keyed by object id never goes stale.
-Entries are written only after the `.dir` object was verified and validated, under the repo's
+Entries are written only after the `.dir` object was verified, validated and found in the
+canonical layout (so equal entries mean an equal oid), under the repo's
 ``.dvc/tmp`` (machine-local state, like the state db, never shared through git or a remote).
 Anything unreadable is ignored and rebuilt from the object itself.
 """
@@ -14,7 +15,7 @@ import os
 from dataver.atomic import write_bytes_atomic
 from dataver.manifest import Manifest
 
-_VERSION = 1
+_VERSION = 2  # 2: only manifests whose object is in the canonical layout
 
 
 class ManifestIndex:

@@ -216,7 +216,9 @@ class ObjectStore:
         except UserError as exc:
             raise CorruptObjectError(f"directory manifest {oid}: {exc.message}", path=path,
                                      hint=fix) from None
-        if self._index is not None:
+        # Equal entries then mean an equal oid; the parsed index keeps only such manifests.
+        manifest.canonical = manifest.to_bytes() == data
+        if self._index is not None and manifest.canonical:
             self._index.store(oid, hash_name, manifest)
         return manifest.with_oid(oid) if hash_name == MD5 else manifest
 

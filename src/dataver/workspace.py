@@ -247,18 +247,44 @@ class Hasher:
         """(Manifest, total size, files) for the directory at ``abspath``."""
         dir_key, files, stamp, oid = self.scan_stamped(abspath, ignore, hash_name)
         size = sum(e.stat.size for e in files)
-        if oid is not None and self.manifests is not None:
-            try:
-                return self.manifests(oid, hash_name), size, files
-            except (FileNotFoundError, UserError):  # not (or no longer) readable: hash below
-                pass
+        known = self._stored_manifest(oid, hash_name) if oid is not None else None
+        if known is not None:
+            return known, size, files
         return self._manifest(dir_key, files, stamp, hash_name), size, files
 
-    def dir_oid(self, abspath: str, ignore: IgnoreRules | None, hash_name: str = MD5) -> str:
-        """The `.dir` oid the directory at ``abspath`` has now: with every file's stat as when
-        it was last computed, one state lookup for the whole directory."""
-        dir_key, files, stamp, oid = self.scan_stamped(abspath, ignore, hash_name)
-        return oid or self._manifest(dir_key, files, stamp, hash_name).oid
+    def dir_has_oid(self, abspath: str, ignore: IgnoreRules | None, oid: str,
+                    hash_name: str = MD5) -> bool:
+        """Whether the directory at ``abspath`` has `.dir` oid ``oid`` now. Its files are
+        compared with that manifest when it is stored (equal entries give equal canonical
+        bytes), so no new manifest is built; either answer is remembered under the scan's
+        stamp, so asking again about an unchanged directory costs one scan."""
+        dir_key, files, stamp, known = self.scan_stamped(abspath, ignore, hash_name)
+        if known is not None:
+            return known == oid
+        differs = _differs_stamp_key(hash_name, dir_key)
+        if self.state.get_stamp(differs, stamp) == oid:
+            return False
+        recorded = self._stored_manifest(oid, hash_name) if hash_name == MD5 else None
+        if recorded is None or not recorded.canonical:
+            return self._manifest(dir_key, files, stamp, hash_name).oid == oid
+        # a different number of files settles it without reading any
+        same = len(files) == len(recorded) and \
+            self.hash_entries(dir_key, files, hash_name) == recorded.entries
+        if same:
+            self.remember_dir(dir_key, stamp, oid, hash_name)
+        else:
+            self.state.set_stamp(differs, stamp, oid)
+        return same
+
+    def _stored_manifest(self, oid: str, hash_name: str) -> Manifest | None:
+        """The manifest ``oid`` from the cache, or None when it is not (or no longer) there or
+        not readable."""
+        if self.manifests is None:
+            return None
+        try:
+            return self.manifests(oid, hash_name)
+        except (FileNotFoundError, UserError):
+            return None
 
     def scan_stamped(self, abspath: str, ignore: IgnoreRules | None, hash_name: str = MD5):
         """Scan the directory; returns its state key, files, stat stamp, and the `.dir` oid
@@ -280,6 +306,11 @@ class Hasher:
 
 def _dir_stamp_key(hash_name: str, dir_key: str) -> str:
     return f"dir:{hash_name}:{dir_key}"
+
+
+def _differs_stamp_key(hash_name: str, dir_key: str) -> str:
+    """Stamp key recording the `.dir` oid a directory was found NOT to have."""
+    return f"differs:{hash_name}:{dir_key}"
 
 
 def _cheaper_to_reread(files: list[FileEntry], total: int) -> bool:

@@ -171,3 +171,26 @@ def test_no_commit_and_uncached_outputs_alike(pair):
         assert got == status_json(dvc, root) and got["h.dvc"] == [{"changed outs": {"h": "modified"}}]
         (root / "h").unlink()
         assert status_json(dataver, root) == status_json(dvc, root)
+
+
+def test_non_canonical_dir_object_reported_alike(made):
+    """A `.dir` object whose JSON is not in the canonical layout (say, written by another tool)
+    lists the same files, yet DVC reports the directory modified, since the workspace's own
+    manifest hashes differently. dataver must not take equal entries for an equal oid there."""
+    import hashlib
+    import json
+
+    root = made[0]
+    dvc_file = root / "data.dvc"
+    oid = dvc_file.read_text().split("md5: ")[1].split()[0]
+    cache = root / ".dvc" / "cache" / "files" / "md5"
+    entries = json.loads((cache / oid[:2] / oid[2:]).read_bytes())
+    loose = json.dumps(entries, sort_keys=True, indent=1).encode()
+    new_oid = hashlib.md5(loose).hexdigest() + ".dir"
+    (cache / new_oid[:2]).mkdir(exist_ok=True)
+    (cache / new_oid[:2] / new_oid[2:]).write_bytes(loose)
+    dvc_file.write_text(dvc_file.read_text().replace(oid, new_oid))
+    expected = {"data.dvc": [{"changed outs": {"data": "modified"}}]}
+    for _ in range(2):  # the second time answers from the stamps recorded by the first
+        assert status_json(dvc, root) == expected
+        assert status_json(dataver, root) == expected

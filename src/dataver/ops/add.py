@@ -13,7 +13,7 @@ from dataver import dvcfile, scm
 from dataver.errors import OverlapError, TargetError, UserError
 from dataver.hashing import LEGACY, MD5, jobs_for, parallel_map
 from dataver.manifest import Manifest
-from dataver.ops.status import cache_only_grows, current_oid, in_cache, mark_in_cache
+from dataver.ops.status import cache_only_grows, has_oid, in_cache, mark_in_cache
 from dataver.ops.targets import is_inside, owner_of
 from dataver.workspace import FileEntry, is_exec, stat_file
 
@@ -205,7 +205,7 @@ def _unchanged_legacy_out(repo, path: str, dvc_path: str, existing):
         return None
     if not repo.odb.exists(out.md5, LEGACY):
         return None
-    return out if current_oid(repo, path, LEGACY, out.is_dir) == out.md5 else None
+    return out if has_oid(repo, path, LEGACY, out.md5) else None
 
 
 def _links_to_cache(repo, oid: str, path: str) -> bool:

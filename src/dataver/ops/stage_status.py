@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import os
 
-from dataver.manifest import is_dir_oid
-from dataver.ops.status import DELETED, MODIFIED, NOT_IN_CACHE, current_oid, in_cache
+from dataver.ops.status import DELETED, MODIFIED, NOT_IN_CACHE, has_oid, in_cache
 
 
 def stage_key(repo, stage) -> str:
@@ -30,8 +29,7 @@ def out_state(repo, item, listings: dict[str, str] | None = None) -> str | None:
 def _compare(repo, abspath: str, entry) -> str | None:
     if entry.md5 is None:
         return MODIFIED
-    current = current_oid(repo, abspath, entry.hash_name, is_dir_oid(entry.md5))
-    return None if current == entry.md5 else MODIFIED
+    return None if has_oid(repo, abspath, entry.hash_name, entry.md5) else MODIFIED
 
 
 def stage_entries(repo, stage, changed_outs: dict[str, str]) -> list:

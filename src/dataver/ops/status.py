@@ -60,8 +60,7 @@ def out_state(repo, item, listings: dict[str, str] | None = None) -> str | None:
         return NOT_IN_CACHE
     if not os.path.lexists(item.abspath):
         return DELETED
-    current = current_oid(repo, item.abspath, out.hash_name, is_dir_oid(out.md5))
-    return None if current == out.md5 else MODIFIED
+    return None if has_oid(repo, item.abspath, out.hash_name, out.md5) else MODIFIED
 
 
 def in_cache(repo, oid: str, hash_name: str, listings: dict[str, str] | None = None) -> bool:
@@ -116,10 +115,10 @@ def _cache_key(hash_name: str, oid: str = "") -> str:
     return f"cache:{hash_name}:{oid}"
 
 
-def current_oid(repo, abspath: str, hash_name: str, expect_dir: bool) -> str | None:
-    """The oid the workspace content at ``abspath`` would have (a `.dir` oid for directories)."""
+def has_oid(repo, abspath: str, hash_name: str, oid: str) -> bool:
+    """Whether the workspace content at ``abspath`` has ``oid`` (a `.dir` oid for a directory)."""
     if os.path.isdir(abspath):
-        return repo.hasher.dir_oid(abspath, repo.ignore, hash_name)
+        return is_dir_oid(oid) and repo.hasher.dir_has_oid(abspath, repo.ignore, oid, hash_name)
     if not os.path.exists(abspath):  # a broken symlink
-        return None
-    return repo.hasher.hash_file(abspath, hash_name)[0]
+        return False
+    return repo.hasher.hash_file(abspath, hash_name)[0] == oid
