@@ -15,7 +15,7 @@ import os
 from dataver.atomic import write_bytes_atomic
 from dataver.manifest import Manifest
 
-_VERSION = 2  # 2: only manifests whose object is in the canonical layout
+_VERSION = 3  # 2: only manifests whose object is in the canonical layout; 3: its size
 
 
 class ManifestIndex:
@@ -27,14 +27,16 @@ class ManifestIndex:
     def _path(self, oid: str, hash_name: str) -> str:
         return os.path.join(self.root, f"{hash_name}-{oid}")
 
-    def load(self, oid: str, hash_name: str) -> Manifest | None:
-        """The manifest stored for ``oid``, or None when there is none (or it is unreadable)."""
+    def load(self, oid: str, hash_name: str, size: int) -> Manifest | None:
+        """The manifest stored for ``oid``, or None when there is none (or it is unreadable).
+        ``size`` is the object's size in the cache now: an object that changed size since (a
+        damaged one) is not answered for, so reading it reports the damage."""
         try:
             with open(self._path(oid, hash_name), "rb") as fobj:
-                version, stored_oid, rels, md5s = marshal.loads(fobj.read())
+                version, stored_oid, stored_size, rels, md5s = marshal.loads(fobj.read())
         except (OSError, EOFError, ValueError, TypeError):
             return None
-        if version != _VERSION or stored_oid != oid or len(rels) != len(md5s):
+        if (version, stored_oid, stored_size) != (_VERSION, oid, size) or len(rels) != len(md5s):
             return None
         return Manifest(dict(zip(rels, md5s)))
 
@@ -45,10 +47,11 @@ class ManifestIndex:
         except FileNotFoundError:
             pass
 
-    def store(self, oid: str, hash_name: str, manifest: Manifest) -> None:
-        """Remember ``manifest`` (already verified and validated) as ``oid``; best effort."""
+    def store(self, oid: str, hash_name: str, manifest: Manifest, size: int) -> None:
+        """Remember ``manifest`` (already verified and validated) as ``oid``, whose object is
+        ``size`` bytes; best effort."""
         entries = manifest.entries
-        data = marshal.dumps((_VERSION, oid, tuple(entries), tuple(entries.values())))
+        data = marshal.dumps((_VERSION, oid, size, tuple(entries), tuple(entries.values())))
         try:
             os.makedirs(self.root, exist_ok=True)
             write_bytes_atomic(self._path(oid, hash_name), data)

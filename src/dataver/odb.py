@@ -114,7 +114,10 @@ class ObjectStore:
     def add_manifest(self, manifest: Manifest) -> str:
         """Store a directory manifest; returns its oid. Call only after its files are stored."""
         oid = manifest.oid
-        self.add_bytes(manifest.to_bytes(), oid)
+        data = manifest.to_bytes()
+        self.add_bytes(data, oid)
+        if self._index is not None:  # built here, so canonical: the next read needs no parse
+            self._index.store(oid, MD5, manifest, len(data))
         return oid
 
     def add_file_hashing(self, src: str) -> str:
@@ -202,8 +205,12 @@ class ObjectStore:
         CorruptObjectError (naming the object) if its content is wrong or unsafe."""
         path = self.path(oid, hash_name)
         if self._index is not None:
-            known = self._index.load(oid, hash_name)
-            if known is not None and os.path.exists(path):  # a manifest, not a promise of data
+            try:
+                size = os.stat(path).st_size
+            except FileNotFoundError:
+                size = None  # the index answers only for objects in the cache: open() raises
+            known = self._index.load(oid, hash_name, size) if size is not None else None
+            if known is not None:
                 return known.with_oid(oid) if hash_name == MD5 else known
         with open(path, "rb") as fobj:
             data = fobj.read()
@@ -219,7 +226,7 @@ class ObjectStore:
         # Equal entries then mean an equal oid; the parsed index keeps only such manifests.
         manifest.canonical = manifest.to_bytes() == data
         if self._index is not None and manifest.canonical:
-            self._index.store(oid, hash_name, manifest)
+            self._index.store(oid, hash_name, manifest, len(data))
         return manifest.with_oid(oid) if hash_name == MD5 else manifest
 
     def verify(self, oid: str, hash_name: str = MD5) -> bool:

@@ -26,12 +26,17 @@ def test_second_read_comes_from_the_index(odb, tmp_path):
     oid = stored(odb, entries)
     assert dict(odb.read_manifest(oid).entries) == entries
     assert os.listdir(tmp_path / "index") == [f"md5-{oid}"]
-    # proof that the index answers: a parse of the (now damaged) object itself would refuse it
+    # proof that the index answers: a parse of the (now damaged, same size) object would refuse it
     path = odb.path(oid)
     os.chmod(path, 0o644)
+    size = os.path.getsize(path)
     with open(path, "wb") as fobj:
-        fobj.write(b"not json")
+        fobj.write(b"x" * size)
     assert dict(odb.read_manifest(oid).entries) == entries
+    with open(path, "wb") as fobj:  # damage that changes its size is seen, index or not
+        fobj.write(b"not json")
+    with pytest.raises(CorruptObjectError):
+        odb.read_manifest(oid)
 
 
 def test_index_never_stands_in_for_a_missing_object(odb):
@@ -56,7 +61,8 @@ def test_unreadable_or_foreign_entry_is_rebuilt_from_the_object(odb, tmp_path, d
     else:
         entry.write_bytes(damage)
     assert dict(odb.read_manifest(oid).entries) == entries
-    assert ManifestIndex(str(tmp_path / "index")).load(oid, "md5").entries == entries
+    size = os.path.getsize(odb.path(oid))
+    assert ManifestIndex(str(tmp_path / "index")).load(oid, "md5", size).entries == entries
 
 
 def test_corrupt_object_is_refused_and_not_indexed(odb, tmp_path):

@@ -13,7 +13,7 @@ from dataver import dvcfile, scm
 from dataver.errors import OverlapError, TargetError, UserError
 from dataver.hashing import LEGACY, MD5, jobs_for, parallel_map
 from dataver.manifest import Manifest
-from dataver.ops.status import cache_only_grows, has_oid, in_cache, mark_in_cache
+from dataver.ops.status import cache_only_grows, has_oid, in_cache, known_complete, mark_in_cache
 from dataver.ops.targets import is_inside, owner_of
 from dataver.workspace import FileEntry, is_exec, stat_file
 
@@ -167,11 +167,13 @@ def _refuse_backslash(name: str, where: str) -> None:
 
 def _add_one(repo, path: str, no_commit: bool, existing=None) -> AddResult:
     dvc_path = existing.dvcfile.path if existing else dvcfile.dvcfile_for(path)
-    legacy = _unchanged_legacy_out(repo, path, dvc_path, existing)
+    recorded = existing.out if existing is not None else _recorded_out(dvc_path, path)
+    legacy = _unchanged_legacy_out(repo, path, recorded)
     if legacy is not None:  # DVC 3 leaves an unchanged 2.x output as it is
         oid, size, nfiles, changed = legacy.md5, legacy.size or 0, legacy.nfiles, False
     else:
-        oid, size, nfiles, changed = _record(repo, path, dvc_path, no_commit)
+        previous = recorded.md5 if recorded is not None and recorded.hash_name == MD5 else None
+        oid, size, nfiles, changed = _record(repo, path, dvc_path, no_commit, previous)
     gitignore = None
     # Like DVC: no entry when git already ignores the output (a pattern, or a re-add).
     if existing is None and not isinstance(repo.scm, scm.NoScm) and not repo.scm.is_ignored(path):
@@ -179,10 +181,19 @@ def _add_one(repo, path: str, no_commit: bool, existing=None) -> AddResult:
     return AddResult(path, dvc_path, oid, size, nfiles, changed or gitignore is not None)
 
 
-def _record(repo, path: str, dvc_path: str, no_commit: bool):
-    """Hash and cache ``path``, then write its `.dvc` entry; (oid, size, nfiles, changed)."""
+def _recorded_out(dvc_path: str, path: str):
+    """The output ``dvc_path`` records for ``path`` (None if there is no such file or entry)."""
+    if not os.path.exists(dvc_path):
+        return None
+    rel = os.path.normpath(dvcfile.rel_out_path(dvc_path, path))
+    return next((o for o in dvcfile.read(dvc_path).outs if os.path.normpath(o.path) == rel), None)
+
+
+def _record(repo, path: str, dvc_path: str, no_commit: bool, previous: str | None = None):
+    """Hash and cache ``path``, then write its `.dvc` entry; (oid, size, nfiles, changed).
+    ``previous``: the oid recorded for it so far, if any."""
     if os.path.isdir(path):
-        oid, size, nfiles = _add_dir(repo, path, no_commit)
+        oid, size, nfiles = _add_dir(repo, path, no_commit, previous)
         isexec = False
     else:
         oid, size = _add_file(repo, path, no_commit)
@@ -192,15 +203,8 @@ def _record(repo, path: str, dvc_path: str, no_commit: bool):
     return oid, size, nfiles, _write_dvcfile(dvc_path, path, oid, size, nfiles, isexec)
 
 
-def _unchanged_legacy_out(repo, path: str, dvc_path: str, existing):
-    """The DVC 2.x (md5-dos2unix) output recorded for ``path`` if its content is unchanged."""
-    if existing is not None:
-        out = existing.out
-    elif os.path.exists(dvc_path):
-        rel = os.path.normpath(dvcfile.rel_out_path(dvc_path, path))
-        out = next((o for o in dvcfile.load(dvc_path).outs if os.path.normpath(o.path) == rel), None)
-    else:
-        return None
+def _unchanged_legacy_out(repo, path: str, out):
+    """``out`` if it is a DVC 2.x (md5-dos2unix) output whose content is unchanged."""
     if out is None or out.hash_name != LEGACY or out.md5 is None:
         return None
     if not repo.odb.exists(out.md5, LEGACY):
@@ -230,7 +234,7 @@ def _add_file(repo, path: str, no_commit: bool) -> tuple[str, int]:
     return oid, st.size
 
 
-def _add_dir(repo, path: str, no_commit: bool) -> tuple[str, int, int]:
+def _add_dir(repo, path: str, no_commit: bool, previous: str | None = None) -> tuple[str, int, int]:
     dir_key, files, stamp, known = repo.hasher.scan_stamped(path, repo.ignore)
     for entry in files:
         _refuse_backslash(entry.relpath, entry.abspath)
@@ -241,7 +245,7 @@ def _add_dir(repo, path: str, no_commit: bool) -> tuple[str, int, int]:
     if no_commit:
         oids = repo.hasher.hash_entries(dir_key, files)
     else:
-        oids = _store_entries(repo, dir_key, files)
+        oids = _store_entries(repo, dir_key, files, previous)
     manifest = Manifest(oids)
     if no_commit:
         oid = manifest.oid
@@ -252,16 +256,18 @@ def _add_dir(repo, path: str, no_commit: bool) -> tuple[str, int, int]:
     return oid, size, len(files)
 
 
-def _store_entries(repo, dir_key: str, files: list[FileEntry]) -> dict[str, str]:
+def _store_entries(repo, dir_key: str, files: list[FileEntry],
+                   previous: str | None) -> dict[str, str]:
     """Put every file into the cache, reading each unknown file once (hash while copying).
 
     Files the state database knows, whose object is already cached, cost nothing more: the
-    objects are checked with one listing per cache directory, not a stat each.
+    objects are checked with one listing per cache directory, not a stat each, and not at all
+    when the ``previous`` version of the directory lists them and is known complete in the cache.
     """
     result, unknown = repo.hasher.known_oids(dir_key, files)
     _check_readable(unknown)
     odb = repo.odb
-    present = odb.existing(result.values())
+    present = _cached(repo, set(result.values()), previous)
     work = [(entry, result.get(entry.relpath)) for entry in files
             if result.get(entry.relpath) not in present]
 
@@ -277,6 +283,17 @@ def _store_entries(repo, dir_key: str, files: list[FileEntry]) -> dict[str, str]
         result[entry.relpath] = oid
     repo.hasher.remember_files(dir_key, files, result, read=unknown)
     return result
+
+
+def _cached(repo, oids: set[str], previous: str | None) -> set[str]:
+    """Which of ``oids`` the cache holds."""
+    listed: set[str] = set()
+    if previous is not None and previous.endswith(".dir") and known_complete(repo, previous, MD5):
+        try:
+            listed = oids.intersection(repo.odb.read_manifest(previous).entries.values())
+        except (FileNotFoundError, UserError):  # gone since the stamp was taken: list them
+            listed = set()
+    return listed | repo.odb.existing(oids - listed)
 
 
 def _check_readable(files: list[FileEntry]) -> None:

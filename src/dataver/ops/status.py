@@ -78,7 +78,7 @@ def in_cache(repo, oid: str, hash_name: str, listings: dict[str, str] | None = N
         stamp = repo.odb.listing_stamp(hash_name)
         if listings is not None:
             listings[hash_name] = stamp
-    if repo.state.get_stamp(_cache_key(hash_name, oid), stamp) == oid:
+    if known_complete(repo, oid, hash_name, stamp):
         return True
     try:
         manifest = repo.odb.read_manifest(oid, hash_name)
@@ -89,6 +89,14 @@ def in_cache(repo, oid: str, hash_name: str, listings: dict[str, str] | None = N
         return False
     repo.state.set_stamp(_cache_key(hash_name, oid), stamp, oid)
     return True
+
+
+def known_complete(repo, oid: str, hash_name: str, stamp: str | None = None) -> bool:
+    """Whether directory ``oid`` was found complete in the cache and, by the cache's listing
+    ``stamp`` (taken now if not given), nothing has left the cache since. Never lists it."""
+    if stamp is None:
+        stamp = repo.odb.listing_stamp(hash_name)
+    return repo.state.get_stamp(_cache_key(hash_name, oid), stamp) == oid
 
 
 @contextmanager
