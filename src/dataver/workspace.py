@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections import namedtuple
 
 from dataver.dirfacts import DirFacts
 from dataver.errors import TargetError, UserError
@@ -77,22 +78,15 @@ def _ancestors(rel_dir: str) -> list[str]:
     return ["/".join(parts[:i]) for i in range(len(parts) + 1)]
 
 
-class FileEntry:
-    """One file found by a scan. Slots: a scan of 200,000 files holds one per file."""
+class FileEntry(namedtuple("FileEntry", "relpath abspath stat isexec")):
+    """One file found by a scan: ``relpath`` relative to the scanned directory ("/"-separated),
+    ``abspath``, ``stat`` and ``isexec``. A tuple: a scan of 200,000 files makes one per file,
+    and :data:`new_tuple` builds it at C speed."""
 
-    __slots__ = ("relpath", "abspath", "stat", "isexec")
-
-    def __init__(self, relpath: str, abspath: str, stat: Stat, isexec: bool):
-        self.relpath = relpath  # relative to the scanned directory, "/"-separated
-        self.abspath = abspath
-        self.stat = stat
-        self.isexec = isexec
-
-    def __repr__(self) -> str:
-        return f"FileEntry({self.relpath!r}, {self.stat!r})"
+    __slots__ = ()
 
 
-new_stat = tuple.__new__  # builds a Stat without namedtuple's argument-parsing __new__
+new_tuple = tuple.__new__  # builds a Stat or FileEntry without namedtuple's argument parsing
 
 
 def scan_dir(
@@ -115,20 +109,25 @@ def scan_dir(
             raise TargetError("permission denied reading directory", path=dir_abs,
                               hint="fix its permissions (chmod) or list it in .dvcignore") from None
         try:
-            yield from _scan_one(dir_fd, rel_dir, dir_abs, rel_to_root, ignore, stack, dirs)
+            found = _scan_one(dir_fd, rel_dir, dir_abs, rel_to_root, ignore, stack, dirs)
         finally:
             os.close(dir_fd)
+        yield from found
 
 
 def _scan_one(dir_fd: int, rel_dir: str, dir_abs: str, rel_to_root: str,
-              ignore: IgnoreRules | None, stack: list, dirs: list[str] | None):
-    """The files of one directory (open as ``dir_fd``); its subdirectories go onto ``stack``."""
+              ignore: IgnoreRules | None, stack: list, dirs: list[str] | None) -> list[FileEntry]:
+    """The files of one directory (open as ``dir_fd``); its subdirectories go onto ``stack``.
+    (This loop runs once per file of a 200,000-file scan: the common case is kept inline.)"""
     with os.scandir(dir_fd) as listing:
         entries = list(listing)
     root_rel_dir = f"{rel_to_root}/{rel_dir}" if rel_to_root and rel_dir else rel_to_root or rel_dir
     # Most directories have no .dvcignore above them: decide that once per directory, not per file.
     rules = ignore is not None and ignore.has_rules_under(root_rel_dir)
     prefix = f"{rel_dir}/" if rel_dir else ""
+    base = dir_abs + "/"
+    is_regular = stat.S_ISREG
+    found = []
     for entry in entries:
         name = entry.name
         rel = prefix + name
@@ -138,26 +137,27 @@ def _scan_one(dir_fd: int, rel_dir: str, dir_abs: str, rel_to_root: str,
                 continue
         elif always_ignored(name, is_dir):
             continue
-        if name == DVCIGNORE and not is_dir:
-            # DVC refuses too: its rules would change the directory's own hash.
-            raise TargetError(f"{DVCIGNORE} file should not be inside a tracked directory",
-                              path=dir_abs, hint="move its rules to a .dvcignore above it")
-        path = f"{dir_abs}/{name}"
         if is_dir:
-            stack.append((rel, path))
+            stack.append((rel, base + name))
             if dirs is not None:
                 dirs.append(rel)
             continue
-        try:  # the common case inline (this loop runs once per file of a 200,000-file scan)
+        if name == DVCIGNORE:
+            # DVC refuses too: its rules would change the directory's own hash.
+            raise TargetError(f"{DVCIGNORE} file should not be inside a tracked directory",
+                              path=dir_abs, hint="move its rules to a .dvcignore above it")
+        try:
             st = entry.stat()
-            regular = stat.S_ISREG(st.st_mode)
+            regular = is_regular(st.st_mode)
         except OSError:
             regular = False
         if not regular:
-            st = follow_stat(path)  # raises for what cannot be tracked
+            st = follow_stat(base + name)  # raises for what cannot be tracked
             if stat.S_ISDIR(st.st_mode):  # a symlink to a directory
                 continue
-        yield FileEntry(rel, path, new_stat(Stat, (st.st_ino, st.st_mtime_ns, st.st_size)), False)
+        found.append(new_tuple(FileEntry, (
+            rel, base + name, new_tuple(Stat, (st.st_ino, st.st_mtime_ns, st.st_size)), False)))
+    return found
 
 
 def follow_stat(path: str) -> os.stat_result:
