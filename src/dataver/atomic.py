@@ -21,3 +21,27 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
+
+
+def load_marshal(path: str):
+    """The object marshalled in the file at ``path``, or None when it is missing or unreadable.
+    For machine-local caches under ``.dvc/tmp``: anything odd is a miss, rebuilt by the caller."""
+    import marshal
+
+    try:
+        with open(path, "rb") as fobj:
+            return marshal.loads(fobj.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+
+
+def save_marshal(path: str, obj) -> None:
+    """Write ``obj`` marshalled to ``path`` atomically, creating its directory. Best effort: a
+    read-only or full disk only costs the speed-up such a cache file gives."""
+    import marshal
+
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_bytes_atomic(path, marshal.dumps(obj))
+    except OSError:
+        pass

@@ -149,7 +149,7 @@ class Materializer:
         facts = {}
         for rel, oid in items:
             st = os.stat(os.path.join(base, rel))
-            facts[rel] = ((st.st_ino, st.st_mtime_ns, st.st_size), oid)
+            facts[rel] = (Stat.of(st), oid)
         self.hasher.state.update_dir(self.hasher._key(base), facts, hash_name)
 
     def _remove_dir_safely(self, abspath: str, force: bool) -> None:

@@ -105,15 +105,9 @@ class ParsedFiles:
         self.changed = False
 
     def _read(self) -> dict:
-        if self.store is None:
-            return {}
-        import marshal
+        from dataver.atomic import load_marshal
 
-        try:
-            with open(self.store, "rb") as fobj:
-                entries = marshal.loads(fobj.read())
-        except (OSError, EOFError, ValueError, TypeError):
-            return {}
+        entries = load_marshal(self.store) if self.store is not None else None
         return entries if isinstance(entries, dict) else {}
 
     def load(self, path: str) -> dict[str, dict[str, Any]]:
@@ -138,15 +132,9 @@ class ParsedFiles:
         """Write the store if something was parsed afresh; best effort."""
         if not self.changed:
             return
-        import marshal
+        from dataver.atomic import save_marshal
 
-        from dataver.atomic import write_bytes_atomic
-
-        try:
-            os.makedirs(os.path.dirname(self.store), exist_ok=True)
-            write_bytes_atomic(self.store, marshal.dumps(self.entries))
-        except OSError:  # a read-only repo only costs the parse next time
-            pass
+        save_marshal(self.store, self.entries)
         self.changed = False
 
 
@@ -201,7 +189,7 @@ class Config:
                 continue
             for section, values in parsed.load(path).items():
                 for key, value in values.items():
-                    if (section, key) in _PATH_KEYS or (section.startswith("remote:") and key == "url"):
+                    if _is_path(section, key):
                         value = resolve_path(str(value), os.path.dirname(os.path.abspath(path)))
                     self.merged.setdefault(section, {})[key] = value
                     self.origin[(section, key)] = level
@@ -225,7 +213,7 @@ class Config:
         for section, values in sections:
             for key, value in values.items():
                 key = str(key).lower()
-                if (section, key) in _PATH_KEYS or (section.startswith("remote:") and key == "url"):
+                if _is_path(section, key):
                     value = resolve_path(str(value), os.getcwd())
                 self.merged.setdefault(section, {})[key] = value
                 self.origin[(section, key)] = OVERRIDE
@@ -276,6 +264,11 @@ class Config:
     def remotes(self) -> dict[str, dict[str, Any]]:
         """Every configured remote: name -> options (url resolved)."""
         return {s[7:]: dict(v) for s, v in self.merged.items() if s.startswith("remote:")}
+
+
+def _is_path(section: str, key: str) -> bool:
+    """Whether the option holds a path (relative ones are resolved against where it was set)."""
+    return (section, key) in _PATH_KEYS or (section.startswith("remote:") and key == "url")
 
 
 def _mapping(value: Any, what: str) -> dict:

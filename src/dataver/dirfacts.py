@@ -7,7 +7,6 @@ several times faster than 20,000 small tuples, and they make far fewer objects t
 """
 from __future__ import annotations
 
-import marshal
 from itertools import chain
 
 _VERSION = 2
@@ -69,17 +68,17 @@ class DirFacts:
             self._index = dict(zip(self.rels, range(len(self.rels))))
         return self._index
 
-    def dumps(self, key: str, hash_name: str) -> bytes:
-        """The stored form, naming the directory ``key`` and ``hash_name`` it belongs to."""
-        return marshal.dumps((_VERSION, key, hash_name, self.rels, self.stats, self.oids))
+    def stored(self, key: str, hash_name: str) -> tuple:
+        """The stored form (marshal-able), naming the directory ``key`` and ``hash_name``."""
+        return (_VERSION, key, hash_name, self.rels, self.stats, self.oids)
 
     @classmethod
-    def loads(cls, data: bytes, key: str, hash_name: str) -> DirFacts | None:
-        """Facts stored by :meth:`dumps` for ``key`` and ``hash_name``; None if ``data`` is
+    def from_stored(cls, stored: object, key: str, hash_name: str) -> DirFacts | None:
+        """Facts from :meth:`stored` for ``key`` and ``hash_name``; None if ``stored`` is
         anything else (unreadable, another directory, an older format)."""
         try:
-            version, stored_key, stored_hash, rels, stats, oids = marshal.loads(data)
-        except (EOFError, ValueError, TypeError):
+            version, stored_key, stored_hash, rels, stats, oids = stored
+        except (ValueError, TypeError):
             return None
         if (version, stored_key, stored_hash) != (_VERSION, key, hash_name):
             return None

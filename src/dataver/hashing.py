@@ -61,12 +61,15 @@ def md5_file(path: str | os.PathLike, name: str = MD5) -> str:
     return md5_stream(path)
 
 
-def md5_stream(path: str | os.PathLike, out_fd: int | None = None) -> str:
+def md5_stream(path: str | os.PathLike, out_fd: int | None = None, size: int | None = None) -> str:
     """md5 of the raw bytes of ``path``; with ``out_fd``, every byte is also written there (a
-    copy that reads the file once)."""
+    copy that reads the file once). ``size``: the file's size if the caller knows it (saves a
+    ``stat`` per file; it only chooses how to copy)."""
     digest = new_md5()
     with open(path, "rb", buffering=0) as fobj:
-        if out_fd is not None and os.fstat(fobj.fileno()).st_size >= _OVERLAP_SIZE:
+        if out_fd is not None and size is None:
+            size = os.fstat(fobj.fileno()).st_size
+        if out_fd is not None and size >= _OVERLAP_SIZE:
             _copy_overlapped(fobj, out_fd, digest)
             return digest.hexdigest()
         buf = take_buffer()

@@ -9,10 +9,9 @@ Anything unreadable is ignored and rebuilt from the object itself.
 """
 from __future__ import annotations
 
-import marshal
 import os
 
-from dataver.atomic import write_bytes_atomic
+from dataver.atomic import load_marshal, save_marshal
 from dataver.manifest import Manifest
 
 _VERSION = 3  # 2: only manifests whose object is in the canonical layout; 3: its size
@@ -32,11 +31,10 @@ class ManifestIndex:
         ``size`` is the object's size in the cache now: an object that changed size since (a
         damaged one) is not answered for, so reading it reports the damage."""
         try:
-            with open(self._path(oid, hash_name), "rb") as fobj:
-                version, stored_oid, stored_size, rels, md5s = marshal.loads(fobj.read())
-        except (OSError, EOFError, ValueError, TypeError):
-            return None
-        if (version, stored_oid, stored_size) != (_VERSION, oid, size) or len(rels) != len(md5s):
+            version, stored_oid, stored_size, rels, md5s = load_marshal(self._path(oid, hash_name))
+            if (version, stored_oid, stored_size) != (_VERSION, oid, size) or len(rels) != len(md5s):
+                return None
+        except (ValueError, TypeError):  # none, unreadable, or not of this shape
             return None
         return Manifest(dict(zip(rels, md5s)))
 
@@ -51,9 +49,5 @@ class ManifestIndex:
         """Remember ``manifest`` (already verified and validated) as ``oid``, whose object is
         ``size`` bytes; best effort."""
         entries = manifest.entries
-        data = marshal.dumps((_VERSION, oid, size, tuple(entries), tuple(entries.values())))
-        try:
-            os.makedirs(self.root, exist_ok=True)
-            write_bytes_atomic(self._path(oid, hash_name), data)
-        except OSError:  # a read-only or full disk only costs the speed-up
-            pass
+        save_marshal(self._path(oid, hash_name),
+                     (_VERSION, oid, size, tuple(entries), tuple(entries.values())))

@@ -120,8 +120,9 @@ class ObjectStore:
             self._index.store(oid, MD5, manifest, len(data))
         return oid
 
-    def add_file_hashing(self, src: str) -> str:
+    def add_file_hashing(self, src: str, size: int | None = None) -> str:
         """Copy ``src`` into the store while hashing it (each byte read once); returns the oid.
+        ``size``: its size, when the caller already knows it.
 
         The copy is written as an unnamed file where the OS allows (nothing to clean up after a
         crash) and linked under its name only when complete; else through a temp name.
@@ -132,9 +133,9 @@ class ObjectStore:
         self._ensure_dir(incoming)
         fd = open_unnamed(incoming, READONLY)
         if fd is None:
-            return self._add_file_hashing_tmp(src)
+            return self._add_file_hashing_tmp(src, size)
         try:
-            oid = md5_stream(src, fd)
+            oid = md5_stream(src, fd, size)
             os.fchmod(fd, READONLY)  # exactly 0444, whatever the umask
             dest = self.path(oid)
             self._ensure_parent(dest)
@@ -143,12 +144,12 @@ class ObjectStore:
             os.close(fd)
         return oid
 
-    def _add_file_hashing_tmp(self, src: str) -> str:
+    def _add_file_hashing_tmp(self, src: str, size: int | None) -> str:
         tmp = _tmp_name(os.path.join(self.root, "files", "md5", "incoming"))
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             try:
-                oid = md5_stream(src, fd)
+                oid = md5_stream(src, fd, size)
             finally:
                 os.close(fd)
             dest = self.path(oid)

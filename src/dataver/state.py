@@ -12,11 +12,10 @@ concurrent writers can at worst lose each other's additions, which costs re-hash
 """
 from __future__ import annotations
 
-import marshal
 import os
 from collections import namedtuple
 
-from dataver.atomic import write_bytes_atomic
+from dataver.atomic import load_marshal, save_marshal
 from dataver.dirfacts import DirFacts
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -122,22 +121,14 @@ class State:
         return os.path.join(os.path.dirname(self.db_path), "dirs", name)
 
     def _load_dir(self, dir_key: str, hash_name: str) -> DirFacts:
-        try:
-            with open(self._dir_file(dir_key, hash_name), "rb") as fobj:
-                facts = DirFacts.loads(fobj.read(), dir_key, hash_name)
-        except OSError:  # none yet, or unreadable: a cache miss
-            facts = None
-        return facts if facts is not None else DirFacts([], [], [])
+        stored = load_marshal(self._dir_file(dir_key, hash_name))
+        facts = DirFacts.from_stored(stored, dir_key, hash_name)
+        return facts if facts is not None else DirFacts([], [], [])  # none yet: a cache miss
 
     def _write_dirs(self) -> None:
         for dir_key, hash_name in sorted(self._dirty_dirs):
-            data = self._dirs[(dir_key, hash_name)].dumps(dir_key, hash_name)
-            path = self._dir_file(dir_key, hash_name)
-            try:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                write_bytes_atomic(path, data)
-            except OSError:  # a read-only or full disk only costs re-hashing later
-                pass
+            facts = self._dirs[(dir_key, hash_name)]
+            save_marshal(self._dir_file(dir_key, hash_name), facts.stored(dir_key, hash_name))
         self._dirty_dirs.clear()
 
     def set(self, path: str, st: Stat, oid: str, hash_name: str = "md5") -> None:
@@ -176,22 +167,17 @@ class State:
         return self._stored_stamps
 
     def _read_stamps(self) -> dict[str, tuple[str, str]]:
-        try:
-            with open(self._stamps_file, "rb") as fobj:
-                version, stamps = marshal.loads(fobj.read())
-        except (OSError, EOFError, ValueError, TypeError):  # none yet, or unreadable: all misses
-            return {}
-        return stamps if version == _STAMPS_VERSION and isinstance(stamps, dict) else {}
+        stored = load_marshal(self._stamps_file)  # none yet, or unreadable: all misses
+        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == _STAMPS_VERSION \
+                and isinstance(stored[1], dict):
+            return stored[1]
+        return {}
 
     def _write_stamps(self) -> None:
         # Merged into what is on disk now, so another process's stamps written meanwhile stay.
         stamps = self._read_stamps()
         stamps.update(self._pending_stamps)
-        try:
-            os.makedirs(os.path.dirname(self._stamps_file), exist_ok=True)
-            write_bytes_atomic(self._stamps_file, marshal.dumps((_STAMPS_VERSION, stamps)))
-        except OSError:  # a read-only or full disk only costs re-scanning later
-            pass
+        save_marshal(self._stamps_file, (_STAMPS_VERSION, stamps))
         self._stored_stamps = stamps
         self._pending_stamps.clear()
 

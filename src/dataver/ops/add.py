@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from dataver import dvcfile, scm
 from dataver.errors import OverlapError, TargetError, UserError
 from dataver.hashing import LEGACY, MD5, jobs_for, parallel_map
-from dataver.manifest import Manifest
+from dataver.manifest import Manifest, is_dir_oid
 from dataver.ops.status import cache_only_grows, has_oid, in_cache, known_complete, mark_in_cache
 from dataver.ops.targets import is_inside, owner_of
 from dataver.workspace import FileEntry, is_exec, stat_file
@@ -227,7 +227,7 @@ def _add_file(repo, path: str, no_commit: bool) -> tuple[str, int]:
         if no_commit:
             oid, _ = repo.hasher.hash_file(path)
         else:
-            oid = repo.odb.add_file_hashing(path)
+            oid = repo.odb.add_file_hashing(path, st.size)
     elif not no_commit:
         repo.odb.add_file(path, oid)
     repo.state.set(key, st, oid)
@@ -276,7 +276,7 @@ def _store_entries(repo, dir_key: str, files: list[FileEntry],
         if oid is not None:
             odb.add_file(entry.abspath, oid)
             return oid
-        return odb.add_file_hashing(entry.abspath)
+        return odb.add_file_hashing(entry.abspath, entry.stat.size)
 
     oids = parallel_map(store, work, jobs_for(sum(entry.stat.size for entry, _ in work)))
     for (entry, _), oid in zip(work, oids):
@@ -288,7 +288,7 @@ def _store_entries(repo, dir_key: str, files: list[FileEntry],
 def _cached(repo, oids: set[str], previous: str | None) -> set[str]:
     """Which of ``oids`` the cache holds."""
     listed: set[str] = set()
-    if previous is not None and previous.endswith(".dir") and known_complete(repo, previous, MD5):
+    if previous is not None and is_dir_oid(previous) and known_complete(repo, previous, MD5):
         try:
             listed = oids.intersection(repo.odb.read_manifest(previous).entries.values())
         except (FileNotFoundError, UserError):  # gone since the stamp was taken: list them
