@@ -10,10 +10,11 @@ import shutil
 from dataclasses import dataclass, field
 
 from dataver.errors import CheckoutConflictError, MissingCacheError
-from dataver.hashing import MD5, default_jobs, parallel_map
+from dataver.hashing import MD5
 from dataver.linking import Linker, is_link_tmp, remove_stale_tmp
 from dataver.manifest import Manifest
 from dataver.odb import ObjectStore
+from dataver.parallel import spread_map
 from dataver.state import Stat
 from dataver.workspace import Hasher, IgnoreRules, scan_dir
 
@@ -145,7 +146,7 @@ class Materializer:
             self.linker.link(self.odb.path(oid, hash_name), dest)
 
         write(items[0])  # settles the link type before going parallel
-        parallel_map(write, items[1:], min(default_jobs(), 16))
+        spread_map(write, items[1:])
         facts = {}
         for rel, oid in items:
             st = os.stat(os.path.join(base, rel))

@@ -1,14 +1,7 @@
-"""Content hashing: streaming md5, DVC 2.x legacy md5-dos2unix, and parallel hashing.
-
-hashlib releases the GIL for buffers over 2 KiB, so a thread pool hashes several files at once.
-"""
+"""Content hashing: streaming md5, DVC 2.x legacy md5-dos2unix, and hashing many files at once."""
 from __future__ import annotations
 
 import os
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from typing import Callable, Iterable
 
 CHUNK = 1 << 20  # 1 MiB, the chunk size DVC 2.x used for dos2unix hashing
 LEGACY = "md5-dos2unix"
@@ -81,7 +74,7 @@ def md5_stream(path: str | os.PathLike, out_fd: int | None = None, size: int | N
                     break
                 digest.update(view[:n])
                 if out_fd is not None:
-                    _write_all(out_fd, view[:n])
+                    write_all(out_fd, view[:n])
         finally:
             give_buffer(buf)
     return digest.hexdigest()
@@ -90,7 +83,8 @@ def md5_stream(path: str | os.PathLike, out_fd: int | None = None, size: int | N
 _OVERLAP_SIZE = 64 << 20
 
 
-def _write_all(fd: int, data: memoryview) -> None:
+def write_all(fd: int, data) -> None:
+    """Write all of ``data`` (bytes or a memoryview) to ``fd``."""
     done = 0
     while done < len(data):
         done += os.write(fd, data[done:])
@@ -110,7 +104,7 @@ def _copy_overlapped(fobj, out_fd: int, digest) -> None:
         while (chunk := queued.get()) is not None:
             if not failed:  # after a failure, only drain so the reader never blocks
                 try:
-                    _write_all(out_fd, chunk)
+                    write_all(out_fd, chunk)
                 except BaseException as exc:  # noqa: BLE001 - re-raised by the reader
                     failed.append(exc)
 
@@ -134,6 +128,22 @@ def _copy_overlapped(fobj, out_fd: int, digest) -> None:
         writer.join()
     if failed:
         raise failed[0]
+
+
+def read_whole(path: str, buf: bytearray) -> int | None:
+    """Read all of ``path`` into ``buf``; the length read, or None when it does not fit."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        view = memoryview(buf)
+        done = 0
+        while done < len(buf):
+            got = os.readv(fd, [view[done:]])
+            if not got:
+                return done
+            done += got
+        return None
+    finally:
+        os.close(fd)
 
 
 # Read buffers are reused: a fresh 1 MiB bytearray is zero-filled on creation, which costs more
@@ -167,62 +177,8 @@ def _update_dos2unix(digest, fobj) -> None:
         digest.update(chunk.replace(b"\r\n", b"\n") if text else chunk)
 
 
-def default_jobs() -> int:
-    """Worker threads for hashing and copying: I/O bound, so more than the core count."""
-    return max(4, min(32, (os.cpu_count() or 1) * 4))
+def md5_files(paths: list[str], sizes: list[int], name: str = MD5) -> dict[str, str]:
+    """Hash many files in parallel (``sizes``: theirs, to share the work); ``{path: md5}``."""
+    from dataver.parallel import spread_map
 
-
-_SMALL_WORK = 16 << 20
-
-
-def jobs_for(total_bytes: int, jobs: int | None = None) -> int:
-    """Worker threads for work on ``total_bytes``: one (no pool) below 16 MiB, where a thread
-    pool's start-up (~10 ms) costs more than the parallel work saves; else ``jobs`` or the
-    default."""
-    return 1 if total_bytes < _SMALL_WORK else jobs or default_jobs()
-
-
-def parallel_map(fn: Callable, items: list, jobs: int | None = None) -> list:
-    """``[fn(x) for x in items]`` in a thread pool. On the first error, or Ctrl-C/SIGTERM, the
-    queued work is cancelled and running calls finish (cleaning their temp files) before the
-    exception propagates: an interrupted command stops promptly and leaves nothing half-written."""
-    if len(items) <= 1 or jobs == 1:
-        return [fn(x) for x in items]
-    from concurrent.futures import ThreadPoolExecutor  # lazy: it drags in logging
-
-    from collections import deque
-
-    workers = min(jobs or default_jobs(), len(items))
-    pool = ThreadPoolExecutor(max_workers=workers)
-    # A bounded window of futures, not one per item up front (pool.map): 200,000 pending
-    # futures would hold hundreds of MB.
-    window = max(64, workers * 16)
-    pending: deque = deque()
-    results = []
-    try:
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= window:
-                results.append(pending.popleft().result())
-        while pending:
-            results.append(pending.popleft().result())
-        return results
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def md5_files(
-    paths: Iterable[str],
-    name: str = MD5,
-    jobs: int | None = None,
-    on_done: Callable[[str, str], None] | None = None,
-) -> dict[str, str]:
-    """Hash many files in parallel; returns ``{path: md5}``. ``on_done(path, md5)`` runs per file."""
-    paths = list(paths)
-    if not paths:
-        return {}
-    result = dict(zip(paths, parallel_map(lambda p: md5_file(p, name), paths, jobs)))
-    if on_done:
-        for path, oid in result.items():
-            on_done(path, oid)
-    return result
+    return dict(zip(paths, spread_map(lambda p: md5_file(p, name), paths, sizes)))

@@ -119,8 +119,20 @@ class _Unnamed:
     """O_TMPFILE support (Linux): a file written without a name and linked into place once
     complete, so neither a crash nor an error leaves a partial or a stray temp file behind."""
 
-    proc_fd: int | None = None
+    proc_fd: int | None = None  # /proc/self/fd of the process that opened it
     usable = hasattr(os, "O_TMPFILE")
+
+    @classmethod
+    def forget_proc_fd(cls) -> None:
+        # In a forked worker the inherited descriptor still names the parent's fd table: a
+        # link through it would pick up whatever the parent has open under that number.
+        if cls.proc_fd is not None:
+            os.close(cls.proc_fd)
+            cls.proc_fd = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_Unnamed.forget_proc_fd)
 
 
 def open_unnamed(directory: str, mode: int = 0o666) -> int | None:

@@ -9,7 +9,7 @@ from collections import namedtuple
 
 from dataver.dirfacts import DirFacts
 from dataver.errors import TargetError, UserError
-from dataver.hashing import MD5, fingerprint, jobs_for, md5_files
+from dataver.hashing import MD5, fingerprint, md5_file, md5_files
 from dataver.manifest import Manifest
 from dataver.state import Stat, State
 
@@ -189,11 +189,10 @@ def is_exec(path: str) -> bool:
 class Hasher:
     """Hash files through the state database: known (unchanged) files are never read."""
 
-    def __init__(self, state: State, root: str, jobs: int | None = None,
+    def __init__(self, state: State, root: str,
                  manifests: Callable[[str, str], Manifest] | None = None):
         self.state = state
         self.root = root
-        self.jobs = jobs
         # reads a stored manifest by (oid, hash name): lets an unchanged directory's manifest
         # come from the cache instead of one state lookup per file
         self.manifests = manifests
@@ -206,7 +205,7 @@ class Hasher:
         key = self._key(abspath)
         oid = self.state.get(key, st, hash_name)
         if oid is None:
-            oid = md5_files([abspath], hash_name)[abspath]
+            oid = md5_file(abspath, hash_name)
             self.state.set(key, st, oid, hash_name)
         return oid, st
 
@@ -217,8 +216,7 @@ class Hasher:
         """relpath -> oid for files under the directory whose state key is ``dir_key``."""
         result, todo = self.known_oids(dir_key, files, hash_name)
         if todo:
-            jobs = jobs_for(sum(e.stat.size for e in todo), self.jobs)
-            hashed = md5_files([e.abspath for e in todo], hash_name, jobs)
+            hashed = md5_files([e.abspath for e in todo], [e.stat.size for e in todo], hash_name)
             for entry in todo:
                 result[entry.relpath] = hashed[entry.abspath]
         self.remember_files(dir_key, files, result, hash_name, read=todo)

@@ -2,6 +2,7 @@
 cache files (and their 0444 mode), `.gitignore` lines and the git index."""
 from __future__ import annotations
 
+import random
 import unicodedata
 
 import pytest
@@ -15,7 +16,15 @@ CAFE_NFC = unicodedata.normalize("NFC", "café")
 CAFE_NFD = unicodedata.normalize("NFD", "café")
 LONG_DIR = "a directory name with spaces that is long enough to need wrapping by the yaml dumper"
 
+_GEN = random.Random(0)
+# over 16 MiB, so dataver spreads the work over worker processes: small files (read whole),
+# two larger ones (streamed), an empty one, and the same content in several places
+SPREAD = {f"data/d{i % 7}/img{i:03d}.jpg": _GEN.randbytes(60_000 + i) for i in range(300)}
+SPREAD.update({"data/big/a.bin": _GEN.randbytes(3 << 20), "data/big/b.bin": _GEN.randbytes(1 << 20),
+               "data/empty": b"", "data/dup1": b"twice" * 9000, "data/d3/dup2": b"twice" * 9000})
+
 CASES = {
+    "spread_over_workers": (SPREAD, ["data"], ()),
     "single_file": ({"data.bin": b"\x00\x01binary\r\n" * 100}, ["data.bin"], ()),
     "nested_dir": (
         {"data/a.txt": "a", "data/sub/b.txt": "b\r\nline", "data/sub/deeper/c.bin": b"\xff" * 3000,

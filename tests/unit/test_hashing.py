@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from dataver.hashing import CHUNK, LEGACY, MD5, is_text_block, md5_bytes, md5_file, md5_files, parallel_map
+from dataver.hashing import CHUNK, LEGACY, MD5, is_text_block, md5_bytes, md5_file, md5_files
 from tests.conftest import dvc_bin
 
 
@@ -83,27 +83,11 @@ def test_is_text_block(block, text):
     assert is_text_block(block) is text
 
 
-def test_md5_files_parallel_and_callback(tmp_path):
+def test_md5_files_many(tmp_path):
     paths = [write(tmp_path, f"f{i}", f"content {i}".encode()) for i in range(20)]
-    seen = {}
-    result = md5_files(paths, on_done=lambda p, o: seen.__setitem__(p, o))
-    assert result == seen == {p: hashlib.md5(open(p, "rb").read()).hexdigest() for p in paths}
-    assert md5_files([]) == {}
-
-
-def test_parallel_map_keeps_order_and_stops_on_error():
-    assert parallel_map(lambda x: x * 2, list(range(50)), 4) == [x * 2 for x in range(50)]
-    calls = []
-
-    def boom(x):
-        calls.append(x)
-        if x == 3:
-            raise ValueError("bad item")
-        return x
-
-    with pytest.raises(ValueError, match="bad item"):
-        parallel_map(boom, list(range(10000)), 2)
-    assert len(calls) < 10000  # queued work was cancelled
+    result = md5_files(paths, [os.path.getsize(p) for p in paths])
+    assert result == {p: hashlib.md5(open(p, "rb").read()).hexdigest() for p in paths}
+    assert md5_files([], []) == {}
 
 
 @pytest.mark.parametrize("overlap", [False, True], ids=["one-thread", "overlapped"])

@@ -33,10 +33,19 @@ def test_layouts(odb):
     assert odb.path(oid, LEGACY) == os.path.join(odb.root, oid[:2], oid[2:])
 
 
-def test_add_file_hashing_stores_read_only_object(odb, tmp_path):
+@pytest.mark.parametrize("length, hint", [(3 << 20, None), (3 << 20, 3 << 20), (32 << 10, 32 << 10),
+                                          (0, 0), (2 << 20, 10)],
+                         ids=["streamed", "streamed-known-size", "small", "empty", "grew-since-stat"])
+def test_add_file_hashing_stores_read_only_object(odb, tmp_path, length, hint):
+    """Streamed through an unnamed file, or (small, size known) read whole and written where it
+    belongs; a file larger than its stat said is still stored whole."""
     src = tmp_path / "src.bin"
-    src.write_bytes(os.urandom(3 << 20))
-    oid = odb.add_file_hashing(str(src))
+    src.write_bytes(os.urandom(length))
+    old_umask = os.umask(0o077)  # the object is 0444 whatever the umask
+    try:
+        oid = odb.add_file_hashing(str(src), hint)
+    finally:
+        os.umask(old_umask)
     assert oid == md5(src.read_bytes())
     path = odb.path(oid)
     assert open(path, "rb").read() == src.read_bytes()
@@ -69,9 +78,10 @@ def test_interrupted_add_leaves_nothing(odb, tmp_path):
     assert [f for f in all_files(odb.root) if not f.endswith(os.sep)] == []
 
 
-def test_add_file_hashing_of_unreadable_source_leaves_nothing(odb, tmp_path):
+@pytest.mark.parametrize("hint", [None, 100])
+def test_add_file_hashing_of_unreadable_source_leaves_nothing(odb, tmp_path, hint):
     with pytest.raises(FileNotFoundError):
-        odb.add_file_hashing(str(tmp_path / "missing"))
+        odb.add_file_hashing(str(tmp_path / "missing"), hint)
     assert all_files(odb.root) == []
 
 

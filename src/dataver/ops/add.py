@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from dataver import dvcfile, scm
 from dataver.errors import OverlapError, TargetError, UserError
-from dataver.hashing import LEGACY, MD5, jobs_for, parallel_map
+from dataver.hashing import LEGACY, MD5
 from dataver.manifest import Manifest, is_dir_oid
 from dataver.ops.status import cache_only_grows, has_oid, in_cache, known_complete, mark_in_cache
 from dataver.ops.targets import is_inside, owner_of
+from dataver.parallel import spread_map
 from dataver.workspace import FileEntry, is_exec, stat_file
 
 
@@ -278,7 +279,7 @@ def _store_entries(repo, dir_key: str, files: list[FileEntry],
             return oid
         return odb.add_file_hashing(entry.abspath, entry.stat.size)
 
-    oids = parallel_map(store, work, jobs_for(sum(entry.stat.size for entry, _ in work)))
+    oids = spread_map(store, work, [entry.stat.size for entry, _ in work])
     for (entry, _), oid in zip(work, oids):
         result[entry.relpath] = oid
     repo.hasher.remember_files(dir_key, files, result, read=unknown)
