@@ -23,21 +23,14 @@ def default_jobs() -> int:
     return max(4, min(32, (os.cpu_count() or 1) * 4))
 
 
-def jobs_for(total_bytes: int, jobs: int | None = None) -> int:
-    """Worker threads for work on ``total_bytes``: one (no pool) below 16 MiB, where a thread
-    pool's start-up (~10 ms) costs more than the parallel work saves; else ``jobs`` or the
-    default."""
-    return 1 if total_bytes < _SMALL_WORK else jobs or default_jobs()
-
-
-def spread_map(fn: Callable, items: list, sizes: list[int] | None = None,
-               jobs: int | None = None) -> list:
+def spread_map(fn: Callable, items: list, sizes: list[int] | None = None) -> list:
     """``[fn(x) for x in items]``, spread for speed. ``sizes``: the bytes each item touches,
     if known (else a few items count as small work).
 
-    Small work runs here; larger work goes to one worker process per core when
-    :func:`can_fork` (results must then be marshal-able: str, int, tuples...), else to
-    ``jobs`` threads. ``fn`` must not touch open databases: a worker is a copy of this process.
+    Small work (under 16 MiB) runs here: a thread pool (~10 ms to start) or a fork costs more
+    than it saves there. Larger work goes to one worker process per core when :func:`can_fork`
+    (results must then be marshal-able: str, int, tuples...), else to a thread pool. ``fn``
+    must not touch open databases: a worker is a copy of this process.
     """
     small = len(items) < _FEW_ITEMS if sizes is None else sum(sizes) < _SMALL_WORK
     if small or len(items) < 2:
@@ -45,9 +38,9 @@ def spread_map(fn: Callable, items: list, sizes: list[int] | None = None,
     if sizes is None:
         sizes = [1] * len(items)
     procs = min(_cores(), len(items))
-    if procs > 1 and jobs is None and can_fork():
+    if procs > 1 and can_fork():
         return fork_map(fn, items, sizes, procs)
-    return parallel_map(fn, items, jobs or default_jobs())
+    return parallel_map(fn, items)
 
 
 def parallel_map(fn: Callable, items: list, jobs: int | None = None) -> list:
