@@ -37,8 +37,8 @@ def spread_map(fn: Callable, items: list, sizes: list[int] | None = None) -> lis
         return [fn(x) for x in items]
     if sizes is None:
         sizes = [1] * len(items)
-    procs = min(_cores(), len(items))
-    if procs > 1 and can_fork():
+    procs = min(fork_procs(), len(items))
+    if procs > 1:
         return fork_map(fn, items, sizes, procs)
     return parallel_map(fn, items)
 
@@ -81,7 +81,11 @@ def can_fork() -> bool:
     return threading is None or threading.active_count() == 1
 
 
-def _cores() -> int:
+def fork_procs() -> int:
+    """How many processes :func:`fork_map` should share work among here: one per core this
+    process may run on, or 1 where workers cannot be forked."""
+    if not can_fork():
+        return 1
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -101,7 +105,8 @@ def fork_map(fn: Callable, items: list, sizes: list[int], procs: int) -> list:
     results: list = [None] * len(items)
     try:
         for indexes in shares[1:]:
-            workers.append(_fork_worker(fn, [items[i] for i in indexes], indexes))
+            if indexes:
+                workers.append(_fork_worker(fn, [items[i] for i in indexes], indexes))
         for i in shares[0]:
             results[i] = fn(items[i])
         while workers:

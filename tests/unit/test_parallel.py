@@ -111,7 +111,7 @@ def test_small_work_stays_in_this_process(monkeypatch):
     monkeypatch.setattr(parallel, "can_fork", lambda: True)
     assert set(spread_map(lambda x: os.getpid(), list(range(50)), [1000] * 50)) == {os.getpid()}
     assert set(spread_map(lambda x: os.getpid(), list(range(5)))) == {os.getpid()}
-    if parallel._cores() > 1:
+    if parallel.fork_procs() > 1:
         big = spread_map(lambda x: os.getpid(), list(range(50)), [1 << 20] * 50)
         assert len(set(big)) > 1
 

@@ -7,10 +7,37 @@ import os
 import pytest
 
 from dataver.errors import EnvironmentFault, TargetError, from_os_error
+from dataver import workspace
 from dataver.workspace import follow_stat, scan_dir, stat_file
 
 
-def test_scan_dir_lists_files_and_skips_symlinked_dirs(tmp_path):
+@pytest.fixture(params=[1, 2], ids=["stat-here", "stat-in-2-processes"])
+def stat_procs(request, monkeypatch):
+    """Scan with the files stat-ed here, or shared with a forked worker in chunks of 2."""
+    monkeypatch.setattr(workspace, "fork_procs", lambda: request.param)
+    monkeypatch.setattr(workspace, "_SPREAD_STATS", 1)
+    monkeypatch.setattr(workspace, "_STAT_CHUNK", 2)
+    return request.param
+
+
+def test_scan_order_does_not_depend_on_who_stats(tmp_path, monkeypatch):
+    for i in range(40):
+        path = tmp_path / "d" / f"s{i % 3}" / f"t{i % 2}" / f"f{i}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * i)
+    (tmp_path / "d" / "top").write_text("top")
+    scans = []
+    for procs in (1, 2):
+        monkeypatch.setattr(workspace, "fork_procs", lambda: procs)
+        monkeypatch.setattr(workspace, "_SPREAD_STATS", 1)
+        monkeypatch.setattr(workspace, "_STAT_CHUNK", 3)
+        dirs: list[str] = []
+        scans.append((scan_dir(str(tmp_path / "d"), "d", None, dirs), dirs))
+    assert scans[0] == scans[1] and len(scans[0][0]) == 41 and len(scans[0][1]) == 9
+    assert {e.relpath: e.stat.size for e in scans[0][0]}["s1/t0/f4"] == 4
+
+
+def test_scan_dir_lists_files_and_skips_symlinked_dirs(tmp_path, stat_procs):
     (tmp_path / "d" / "sub").mkdir(parents=True)
     (tmp_path / "d" / "a").write_text("a")
     (tmp_path / "d" / "sub" / "b").write_text("bb")
@@ -23,7 +50,7 @@ def test_scan_dir_lists_files_and_skips_symlinked_dirs(tmp_path):
 @pytest.mark.parametrize("kind, message", [
     ("loop", "symlink loop"), ("broken", "broken symlink"), ("fifo", "not a regular file"),
 ])
-def test_untrackable_entries(tmp_path, kind, message):
+def test_untrackable_entries(tmp_path, kind, message, stat_procs):
     base = tmp_path / "d"
     base.mkdir()
     bad = base / "bad"
