@@ -229,7 +229,7 @@ def terminate_at_work(repo, *args) -> int:
         if lock.exists() and str(proc.pid) in lock.read_text():
             break
         time.sleep(0.005)
-    time.sleep(0.2)
+    time.sleep(0.05)  # into the work, which takes a few tenths of a second
     code = kill_after(proc, 0, signal.SIGTERM)
     if code == 0:
         pytest.fail(f"{args} finished before SIGTERM arrived: make the dataset bigger")
