@@ -1,6 +1,7 @@
 """Content hashing: streaming md5, DVC 2.x legacy md5-dos2unix, and hashing many files at once."""
 from __future__ import annotations
 
+import errno
 import os
 
 CHUNK = 1 << 20  # 1 MiB, the chunk size DVC 2.x used for dos2unix hashing
@@ -55,15 +56,16 @@ def md5_file(path: str | os.PathLike, name: str = MD5) -> str:
 
 
 def md5_stream(path: str | os.PathLike, out_fd: int | None = None, size: int | None = None) -> str:
-    """md5 of the raw bytes of ``path``; with ``out_fd``, every byte is also written there (a
-    copy that reads the file once). ``size``: the file's size if the caller knows it (saves a
-    ``stat`` per file; it only chooses how to copy)."""
+    """md5 of the raw bytes of ``path``; with ``out_fd`` (empty, open for reading and writing),
+    every byte is also written there, and the md5 is that of exactly the bytes written. ``size``:
+    the file's size if the caller knows it (saves a ``stat`` per file; it only chooses how to
+    copy)."""
     digest = new_md5()
     with open(path, "rb", buffering=0) as fobj:
         if out_fd is not None and size is None:
             size = os.fstat(fobj.fileno()).st_size
-        if out_fd is not None and size >= _OVERLAP_SIZE:
-            _copy_overlapped(fobj, out_fd, digest)
+        if out_fd is not None and size >= _KERNEL_COPY_SIZE:
+            _hash_kernel_copy(fobj.fileno(), out_fd, digest)
             return digest.hexdigest()
         buf = take_buffer()
         try:
@@ -80,7 +82,8 @@ def md5_stream(path: str | os.PathLike, out_fd: int | None = None, size: int | N
     return digest.hexdigest()
 
 
-_OVERLAP_SIZE = 64 << 20
+_KERNEL_COPY_SIZE = 64 << 20
+_MAP_CHUNK = 32 << 20  # a multiple of the page size: each mapping starts where one ended
 
 
 def write_all(fd: int, data) -> None:
@@ -90,44 +93,85 @@ def write_all(fd: int, data) -> None:
         done += os.write(fd, data[done:])
 
 
-def _copy_overlapped(fobj, out_fd: int, digest) -> None:
-    """Hash ``fobj`` into ``digest`` while a second thread writes each chunk to ``out_fd``.
-    md5 and write both release the GIL, so a large file costs about the longer of the two
-    instead of their sum. The bytes written are exactly the bytes hashed (same buffer)."""
+def _hash_kernel_copy(src_fd: int, out_fd: int, digest) -> None:
+    """Copy ``src_fd`` to ``out_fd`` in the kernel (copy_file_range), chunk by chunk, while this
+    thread hashes each chunk of the copy once it is written, through a read-only mapping. A
+    large file's bytes never pass through a Python buffer, copying overlaps hashing, and the
+    digest is that of the stored bytes even if the source changes meanwhile."""
+    import mmap
     import queue
     import threading
 
-    queued: queue.Queue = queue.Queue(maxsize=2)
-    failed: list[BaseException] = []
+    copied: queue.Queue = queue.Queue()  # offsets copied so far, then None, or an exception
+    stop: list[bool] = []
 
-    def write() -> None:
-        while (chunk := queued.get()) is not None:
-            if not failed:  # after a failure, only drain so the reader never blocks
-                try:
-                    write_all(out_fd, chunk)
-                except BaseException as exc:  # noqa: BLE001 - re-raised by the reader
-                    failed.append(exc)
+    def copy() -> None:
+        offset = 0
+        try:
+            while not stop:
+                done = _copy_range(src_fd, out_fd, offset, _MAP_CHUNK)
+                offset += done
+                if done:
+                    copied.put(offset)
+                if done < _MAP_CHUNK:
+                    break
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the hashing thread
+            copied.put(exc)
+            return
+        copied.put(None)
 
-    # one buffer being filled, one being written, two queued: none is reused while in use
-    buffers = [bytearray(CHUNK) for _ in range(4)]
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
+    thread = threading.Thread(target=copy, daemon=True)
+    thread.start()
+    hashed = 0
+    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
     try:
-        turn = 0
-        while not failed:
-            buf = buffers[turn % len(buffers)]
-            turn += 1
-            n = fobj.readinto(buf)
-            if not n:
-                break
-            view = memoryview(buf)[:n]
-            digest.update(view)
-            queued.put(view)
+        while (item := copied.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            with mmap.mmap(out_fd, item - hashed, flags, mmap.PROT_READ, offset=hashed) as chunk:
+                digest.update(chunk)
+            hashed = item
     finally:
-        queued.put(None)
-        writer.join()
-    if failed:
-        raise failed[0]
+        stop.append(True)
+        thread.join()
+
+
+def _copy_range(src_fd: int, out_fd: int, offset: int, count: int) -> int:
+    """Copy ``count`` bytes at ``offset`` (fewer at the end of the file); the number copied."""
+    done = 0
+    while done < count:
+        at = offset + done
+        step = 0
+        if _Kernel.copy_file_range:
+            try:
+                step = os.copy_file_range(src_fd, out_fd, count - done, at, at)
+            except OSError as exc:
+                if exc.errno not in NO_KERNEL_COPY:
+                    raise
+                _Kernel.copy_file_range = False
+        if not _Kernel.copy_file_range:
+            data = os.pread(src_fd, min(count - done, CHUNK), at)
+            step = len(data)
+            _write_all_at(out_fd, data, at)
+        if not step:
+            break
+        done += step
+    return done
+
+
+def _write_all_at(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
+
+
+class _Kernel:
+    copy_file_range = hasattr(os, "copy_file_range")
+
+
+# copy_file_range errors that mean "not here" (across file systems, say): copy by hand instead
+NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM}
 
 
 def read_whole(path: str, buf: bytearray) -> int | None:

@@ -9,6 +9,7 @@ import shutil
 import stat
 
 from dataver.errors import LinkError
+from dataver.hashing import NO_KERNEL_COPY
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 _UNSUPPORTED = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EPERM, errno.ENOSYS,
@@ -90,7 +91,6 @@ def copy(src: str, dst: str) -> None:
 
 
 _COPY_CHUNK = 1 << 30
-_NO_COPY_FILE_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM}
 
 
 def copy_fd(src_fd: int, dst_fd: int) -> None:
@@ -101,7 +101,7 @@ def copy_fd(src_fd: int, dst_fd: int) -> None:
                 pass
             return
         except OSError as exc:
-            if exc.errno not in _NO_COPY_FILE_RANGE:
+            if exc.errno not in NO_KERNEL_COPY:
                 raise
             os.lseek(src_fd, 0, os.SEEK_SET)  # start over with plain reads and writes
             os.lseek(dst_fd, 0, os.SEEK_SET)
@@ -136,14 +136,15 @@ if hasattr(os, "register_at_fork"):
 
 
 def open_unnamed(directory: str, mode: int = 0o666) -> int | None:
-    """A write-only fd for a new file without a name in ``directory``; None where unsupported
-    (then write a temp file and rename it)."""
+    """A read-write fd for a new file without a name in ``directory`` (readable, so what was
+    written can be hashed back through a mapping); None where unsupported (then write a temp
+    file and rename it)."""
     if not _Unnamed.usable:
         return None
     try:
         if _Unnamed.proc_fd is None:
             _Unnamed.proc_fd = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
-        return os.open(directory or ".", os.O_TMPFILE | os.O_WRONLY, mode)
+        return os.open(directory or ".", os.O_TMPFILE | os.O_RDWR, mode)
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.EACCES, errno.ENOTDIR) and _Unnamed.proc_fd is not None:
             raise  # the directory itself is the problem

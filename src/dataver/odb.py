@@ -185,7 +185,7 @@ class ObjectStore:
 
     def _add_file_hashing_tmp(self, src: str, size: int | None) -> str:
         tmp = _tmp_name(os.path.join(self.root, "files", "md5", "incoming"))
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             try:
                 oid = md5_stream(src, fd, size)

@@ -90,16 +90,21 @@ def test_md5_files_many(tmp_path):
     assert md5_files([], []) == {}
 
 
-@pytest.mark.parametrize("overlap", [False, True], ids=["one-thread", "overlapped"])
-def test_copy_while_hashing_writes_exactly_the_hashed_bytes(tmp_path, monkeypatch, overlap):
-    """Both ways of copying while hashing (the second, for large files, writes from a second
-    thread) give the file's md5 and a byte-identical copy, including a partial last chunk."""
+@pytest.mark.parametrize("way", ["one-thread", "kernel-copy", "copy-by-hand"])
+def test_copy_while_hashing_writes_exactly_the_hashed_bytes(tmp_path, monkeypatch, way):
+    """Every way of copying while hashing (large files: copied in the kernel, chunk by chunk,
+    and hashed back from the copy; or by hand where the kernel can't) gives the file's md5 and
+    a byte-identical copy, including a partial last chunk."""
+    import mmap
+
     from dataver import hashing
 
-    monkeypatch.setattr(hashing, "_OVERLAP_SIZE", 1 if overlap else 1 << 62)
+    monkeypatch.setattr(hashing, "_KERNEL_COPY_SIZE", 1 << 62 if way == "one-thread" else 1)
+    monkeypatch.setattr(hashing, "_MAP_CHUNK", 64 * mmap.ALLOCATIONGRANULARITY)
+    monkeypatch.setattr(hashing._Kernel, "copy_file_range", way == "kernel-copy")
     data = random.Random(7).randbytes(5 * CHUNK + 12345)
     src = write(tmp_path, "src", data)
-    fd = os.open(tmp_path / "copy", os.O_WRONLY | os.O_CREAT, 0o644)
+    fd = os.open(tmp_path / "copy", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         assert hashing.md5_stream(src, fd) == hashlib.md5(data).hexdigest()
     finally:
@@ -107,12 +112,12 @@ def test_copy_while_hashing_writes_exactly_the_hashed_bytes(tmp_path, monkeypatc
     assert (tmp_path / "copy").read_bytes() == data
 
 
-def test_overlapped_copy_reports_a_failed_write(tmp_path, monkeypatch):
+def test_kernel_copy_reports_a_failed_write(tmp_path, monkeypatch):
     from dataver import hashing
 
-    monkeypatch.setattr(hashing, "_OVERLAP_SIZE", 1)
+    monkeypatch.setattr(hashing, "_KERNEL_COPY_SIZE", 1)
     src = write(tmp_path, "src", b"x" * (3 * CHUNK))
-    fd = os.open(src, os.O_RDONLY)  # not writable: the writer thread's first write fails
+    fd = os.open(src, os.O_RDONLY)  # not writable: the copying thread's first copy fails
     try:
         with pytest.raises(OSError):
             hashing.md5_stream(src, fd)
