@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -148,3 +151,44 @@ def test_unnamed_files_link_right_in_forked_workers(tmp_path):
     assert len(set(pids)) == 2
     for i in range(-1, 20):
         assert (tmp_path / f"f{i}").read_bytes() == f"item {i}".encode()
+
+
+def test_workers_end_when_the_command_is_killed(tmp_path):
+    """SIGKILL to the command (no chance to clean up) still ends its workers: the kernel sends
+    them SIGTERM, so no orphan goes on writing."""
+    pids = tmp_path / "pids"
+    script = f"""
+import os, time
+from dataver.parallel import fork_map
+def work(x):
+    with open({str(pids)!r}, "a") as fobj:
+        fobj.write(f"{{os.getpid()}}\\n")
+    time.sleep(60)
+fork_map(work, [1, 2], [1, 1], 2)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(set(_read_pids(pids))) < 2:
+            time.sleep(0.02)
+        worker = next(pid for pid in _read_pids(pids) if pid != proc.pid)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(worker):
+        time.sleep(0.02)
+    assert not _alive(worker)
+
+
+def _read_pids(path) -> list[int]:
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting to be reaped by init."""
+    try:
+        with open(f"/proc/{pid}/stat") as fobj:
+            return fobj.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
