@@ -182,6 +182,10 @@ def _end_with(parent: int) -> None:
 def _pickled(exc: BaseException) -> bytes:
     import pickle
 
+    if not isinstance(exc, KeyboardInterrupt) and hasattr(exc, "add_note"):
+        import traceback  # where in the worker it happened, for the report of a bug
+
+        exc.add_note("".join(traceback.format_exception(exc)).rstrip())
     try:
         data = pickle.dumps(exc)
         pickle.loads(data)

@@ -192,3 +192,16 @@ def _alive(pid: int) -> bool:
             return fobj.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_worker_error_carries_its_traceback():
+    def work(x):
+        if os.getpid() != parent:
+            {}["missing"]
+        return x
+
+    parent = os.getpid()
+    with pytest.raises(KeyError) as info:
+        fork_map(work, [1, 2], [1, 1], 2)
+    notes = "".join(getattr(info.value, "__notes__", []))
+    assert "in work" in notes and '{}["missing"]' in notes
