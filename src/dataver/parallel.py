@@ -73,12 +73,16 @@ def parallel_map(fn: Callable, items: list, jobs: int | None = None) -> list:
 
 
 def can_fork() -> bool:
-    """Whether worker processes may be forked: Linux, and no other thread running here (a fork
-    copies only the calling thread, so a lock another thread holds would stay held forever)."""
+    """Whether worker processes may be forked: Linux, and no other thread in this process,
+    Python's or native (a library host's OpenMP pool, say). A fork copies only the calling
+    thread, so a lock another thread held would stay held forever in the worker."""
     if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return False
-    threading = sys.modules.get("threading")
-    return threading is None or threading.active_count() == 1
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc: Python's own threads are all we can see
+        threading = sys.modules.get("threading")
+        return threading is None or threading.active_count() == 1
 
 
 def fork_procs() -> int:
