@@ -186,7 +186,7 @@ class Bench:
         for tool in order:
             if prepare:
                 prepare(tool, repos[tool])
-            self.drop_caches()
+            self.settle()
             sample = timed([*self.cmds[tool], *tool_args], repos[tool], self.env, self.log)
             if sample.rc not in ok_codes:
                 raise SystemExit(f"{tool} {' '.join(tool_args)} failed ({sample.rc}); see {self.log}")
@@ -195,7 +195,7 @@ class Bench:
             base_dir = os.path.join(self.work, "baseline")
             self.discard(base_dir)
             os.makedirs(base_dir)
-            self.drop_caches()
+            self.settle()
             self.results.add(name, "baseline", timed(sh(baseline), repos["dataver"], self.env, self.log))
 
     def discard(self, path: str) -> None:
@@ -207,7 +207,7 @@ class Bench:
             os.makedirs(self.trash, exist_ok=True)
             os.rename(path, os.path.join(self.trash, f"{os.path.basename(path)}-{len(os.listdir(self.trash))}"))
 
-    def drop_caches(self) -> None:
+    def settle(self) -> None:
         """Before each timed command: write out what earlier steps left dirty (`sync`), so
         the kernel's write-back of, say, a 1 GiB file just added does not share the cores with
         whichever tool runs next; with --drop-caches, also empty the page cache."""
