@@ -109,7 +109,7 @@ def _hash_kernel_copy(src_fd: int, out_fd: int, digest) -> None:
         offset = 0
         try:
             while not stop:
-                done = _copy_range(src_fd, out_fd, offset, _MAP_CHUNK)
+                done = copy_range(src_fd, out_fd, offset, _MAP_CHUNK)
                 offset += done
                 if done:
                     copied.put(offset)
@@ -136,8 +136,9 @@ def _hash_kernel_copy(src_fd: int, out_fd: int, digest) -> None:
         thread.join()
 
 
-def _copy_range(src_fd: int, out_fd: int, offset: int, count: int) -> int:
-    """Copy ``count`` bytes at ``offset`` (fewer at the end of the file); the number copied."""
+def copy_range(src_fd: int, out_fd: int, offset: int, count: int) -> int:
+    """Copy ``count`` bytes at ``offset`` (fewer at the end of the file) to the same offset of
+    ``out_fd``, in the kernel where it can (copy_file_range), else by hand; the number copied."""
     done = 0
     while done < count:
         at = offset + done
@@ -146,7 +147,7 @@ def _copy_range(src_fd: int, out_fd: int, offset: int, count: int) -> int:
             try:
                 step = os.copy_file_range(src_fd, out_fd, count - done, at, at)
             except OSError as exc:
-                if exc.errno not in NO_KERNEL_COPY:
+                if exc.errno not in _NO_KERNEL_COPY:
                     raise
                 _Kernel.copy_file_range = False
         if not _Kernel.copy_file_range:
@@ -171,7 +172,7 @@ class _Kernel:
 
 
 # copy_file_range errors that mean "not here" (across file systems, say): copy by hand instead
-NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM}
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM}
 
 
 def read_whole(path: str, buf: bytearray) -> int | None:

@@ -9,7 +9,7 @@ import shutil
 import stat
 
 from dataver.errors import LinkError
-from dataver.hashing import NO_KERNEL_COPY
+from dataver.hashing import copy_range
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 _UNSUPPORTED = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EPERM, errno.ENOSYS,
@@ -94,25 +94,10 @@ _COPY_CHUNK = 1 << 30
 
 
 def copy_fd(src_fd: int, dst_fd: int) -> None:
-    """Copy everything from ``src_fd`` (at offset 0) to the empty ``dst_fd``."""
-    if hasattr(os, "copy_file_range"):
-        try:
-            while os.copy_file_range(src_fd, dst_fd, _COPY_CHUNK):
-                pass
-            return
-        except OSError as exc:
-            if exc.errno not in NO_KERNEL_COPY:
-                raise
-            os.lseek(src_fd, 0, os.SEEK_SET)  # start over with plain reads and writes
-            os.lseek(dst_fd, 0, os.SEEK_SET)
-            os.ftruncate(dst_fd, 0)
-    while True:
-        data = os.read(src_fd, 1 << 20)
-        if not data:
-            return
-        view = memoryview(data)
-        while view:
-            view = view[os.write(dst_fd, view):]
+    """Copy everything from ``src_fd`` to the empty ``dst_fd`` (in the kernel where it can)."""
+    offset = 0
+    while (done := copy_range(src_fd, dst_fd, offset, _COPY_CHUNK)) == _COPY_CHUNK:
+        offset += done
 
 
 class _Unnamed:

@@ -16,8 +16,8 @@ from typing import Callable, Iterable, NamedTuple
 
 from dataver.errors import CorruptObjectError, RemoteError
 from dataver.hashing import MD5, md5_bytes, md5_file
-from dataver.parallel import default_jobs
 from dataver.manifest import Manifest, is_dir_oid, valid_oid
+from dataver.parallel import default_jobs
 from dataver.progress import Progress
 from dataver.remote.base import object_key
 

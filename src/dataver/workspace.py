@@ -135,16 +135,16 @@ def _list_tree(top: str, rel_to_root: str, ignore: IgnoreRules | None,
                               hint="fix its permissions (chmod) or list it in .dvcignore") from None
         with listing:
             entries = list(listing)
-        prefix = f"{rel_dir}/" if rel_dir else ""
-        listed.append((prefix, dir_abs + "/", _list_one(entries, rel_dir, dir_abs, rel_to_root,
-                                                        ignore, stack, dirs)))
+        listed.append(_list_one(entries, rel_dir, dir_abs, rel_to_root, ignore, stack, dirs))
     return listed
 
 
 def _list_one(entries: list, rel_dir: str, dir_abs: str, rel_to_root: str,
-              ignore: IgnoreRules | None, stack: list, dirs: list[str] | None) -> list[str]:
-    """The names of the files among one directory's ``entries``; its subdirectories go onto
-    ``stack``. (This loop runs once per file of a 200,000-file scan: kept plain.)"""
+              ignore: IgnoreRules | None, stack: list,
+              dirs: list[str] | None) -> tuple[str, str, list[str]]:
+    """``(relpath prefix, abspath prefix, names of its files)`` of one directory from its
+    ``entries``; its subdirectories go onto ``stack``. (This loop runs once per file of a
+    200,000-file scan: kept plain.)"""
     root_rel_dir = f"{rel_to_root}/{rel_dir}" if rel_to_root and rel_dir else rel_to_root or rel_dir
     # Most directories have no .dvcignore above them: decide that once per directory, not per file.
     rules = ignore is not None and ignore.has_rules_under(root_rel_dir)
@@ -169,7 +169,7 @@ def _list_one(entries: list, rel_dir: str, dir_abs: str, rel_to_root: str,
                               path=dir_abs, hint="move its rules to a .dvcignore above it")
         else:
             names.append(name)
-    return names
+    return prefix, dir_abs + "/", names
 
 
 def _stat_names(chunk: tuple[str, list[str]]) -> list[int]:
@@ -375,7 +375,6 @@ def _stat_stamp(files: list[FileEntry]) -> str:
     """A digest of every file's relpath and stat: equal stamps mean no file was added, removed,
     renamed or modified (as far as stats tell, which is what the per-file state relies on)."""
     import marshal
-    from itertools import chain
 
     names = "\0".join([e.relpath for e in files]).encode("utf-8", "surrogateescape")
     # marshal format 2 writes ints by value (no back-references), so equal stats give equal
