@@ -52,6 +52,10 @@ def clone(url: str, dest: str, rev: str | None = None) -> str:
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
     proc = subprocess.run(["git", "clone", "-q", "--", url, dest], capture_output=True, env=env)
     if proc.returncode != 0:
+        if os.path.isdir(url) and not _in_git_repo(url):  # git would say it "does not exist"
+            raise NotARepoError(f"'{url}' exists but is neither a git nor a DVC repository",
+                                hint="run `git init` and `dataver init` in it, or give the path "
+                                     "or URL of a repository")
         raise CloneError(f"cannot clone '{url}': {_last_line(proc.stderr)}",
                          hint="check the URL and your access to it")
     if rev:
@@ -61,6 +65,14 @@ def clone(url: str, dest: str, rev: str | None = None) -> str:
             raise CloneError(f"unknown Git revision '{rev}' in '{url}'",
                              hint="check the name with `git ls-remote`")
     return dest
+
+
+def _in_git_repo(path: str) -> bool:
+    """Whether git sees ``path`` as (inside) a repository, bare or not."""
+    import subprocess
+
+    proc = subprocess.run(["git", "-C", path, "rev-parse", "--git-dir"], capture_output=True)
+    return proc.returncode == 0
 
 
 def _last_line(stderr: bytes) -> str:

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-from dataver.cli.main import COMMAND_MODULES, _modules_for, build_parser, main
+from dataver.cli.main import COMMAND_MODULES, HIDDEN_COMMANDS, _modules_for, build_parser, main
 
 
 def registered_by(module: str) -> set[str]:
@@ -40,7 +40,7 @@ def test_help_lists_every_command(capsys):
     for commands in COMMAND_MODULES.values():
         for command in commands:
             if command not in ("list", "rm", "mv"):  # aliases are shown with their command
-                assert command in out
+                assert (command in out) == (command not in HIDDEN_COMMANDS), command
 
 
 def test_unknown_command_names_the_choices(capsys):

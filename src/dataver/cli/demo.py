@@ -6,16 +6,25 @@ import os
 
 from dataver.cli.main import common
 
+# Written into every folder the demo creates: the only folders `--force` ever deletes, so a
+# mistyped DIR can never cost the user their files.
+MARKER = ".dataver-demo"
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run a demo on a generated image dataset",
                        description="Create DIR (default: demo-workspace), generate images and a COCO "
                                    "file, and walk through init, add, commit, change, checkout of the "
                                    "earlier version; then push to a local remote (DIR-remote) and "
-                                   "restore the data in a fresh clone (DIR-clone) with pull.")
+                                   "restore the data in a fresh clone (DIR-clone) with pull. DIR, "
+                                   "DIR-remote and DIR-clone must be new or empty folders, or (with "
+                                   "--force) folders an earlier demo made.")
     common(p)
     p.add_argument("directory", nargs="?", default="demo-workspace", help="where to create the demo repo")
     p.add_argument("--images", type=int, default=60, help="number of images to generate")
+    p.add_argument("-f", "--force", action="store_true",
+                   help=f"replace the folders of an earlier demo (only folders holding its {MARKER} "
+                        "file, never the current directory or one above it)")
     p.set_defaults(func=run)
 
 
@@ -49,11 +58,11 @@ def run(args) -> int:
     from dataver.sampledata import make_cv_dataset, write_coco
 
     root = os.path.abspath(args.directory)
-    if os.path.exists(root):
-        shutil.rmtree(root)
-    os.makedirs(root)
+    _clear(root, args.force)
+    _make_own(root)
     _step(f"git init + dataver init in {root}")
     _git(root, "init", "-q", "-b", "main")
+    _exclude_marker(root)
     repo = Repo.init(root)
     _git(root, "commit", "-qm", "Initialise dataver")
 
@@ -104,13 +113,11 @@ def run(args) -> int:
 
 def _share(root: str, v2) -> bool:
     """Push to a local remote, clone the git repo elsewhere and restore the data with pull."""
-    import shutil
-
     from dataver.ops import remote_config
     from dataver.repo import Repo
 
     store = root + "-remote"
-    shutil.rmtree(store, ignore_errors=True)
+    _make_own(store)
     _step(f"dataver remote add -d storage {store} && dataver push")
     cwd = os.getcwd()
     os.chdir(root)
@@ -124,9 +131,10 @@ def _share(root: str, v2) -> bool:
     print(f"{pushed.transferred} files pushed to {store}")
 
     clone = root + "-clone"
-    shutil.rmtree(clone, ignore_errors=True)
     _step(f"git clone {root} {clone} && dataver pull  (a fresh machine)")
     _git(os.path.dirname(root), "clone", "-q", root, clone)
+    _make_own(clone)
+    _exclude_marker(clone)
     with Repo(clone) as repo:
         pulled = repo.pull()
     print(f"{pulled.fetched.transferred} files fetched, {len(pulled.added)} files added")
@@ -135,3 +143,76 @@ def _share(root: str, v2) -> bool:
     print(f"clone: {restored[0]} images, {restored[1]} annotations, instances.json md5 {restored[2]}")
     print("v2 restored exactly in the clone" if ok else "MISMATCH: the clone differs from v2")
     return ok
+
+
+# --- the demo's folders --------------------------------------------------------------------------
+
+def _clear(root: str, force: bool) -> None:
+    """Make way for the demo in ``root``, ``root-remote`` and ``root-clone``: each must be missing,
+    an empty folder, or (with ``force``) a folder an earlier demo made, which is deleted. All
+    three are checked before anything is deleted, so a refusal changes nothing."""
+    import shutil
+
+    folders = [root, root + "-remote", root + "-clone"]
+    for folder in folders:
+        _check_free(folder, force)
+    for folder in folders:
+        if _is_demos(folder):
+            shutil.rmtree(folder)
+
+
+def _check_free(folder: str, force: bool) -> None:
+    """Raise TargetError unless the demo may use (or, with ``force``, replace) ``folder``."""
+    from dataver.errors import TargetError
+
+    shown = _shown(folder)
+    if not os.path.lexists(folder) or _is_empty_dir(folder):
+        return
+    if not _is_demos(folder):
+        hint = ("--force replaces only folders an earlier `dataver demo` made; give a new or "
+                "empty directory" if force else "give a new or empty directory")
+        raise TargetError(f"'{shown}' already exists and is not empty", hint=hint)
+    if not force:
+        raise TargetError(f"'{shown}' holds an earlier demo",
+                          hint="pass --force to replace it, or give another directory")
+    if _holds_cwd(folder):
+        raise TargetError(f"'{shown}' is, or holds, the current directory",
+                          hint="run the demo from outside it: --force never deletes where it runs")
+
+
+def _is_empty_dir(folder: str) -> bool:
+    return os.path.isdir(folder) and not os.path.islink(folder) and not os.listdir(folder)
+
+
+def _is_demos(folder: str) -> bool:
+    """Whether ``folder`` is a real folder (not a link to one) that the demo made."""
+    return (os.path.isdir(folder) and not os.path.islink(folder)
+            and os.path.isfile(os.path.join(folder, MARKER)))
+
+
+def _holds_cwd(folder: str) -> bool:
+    real = os.path.realpath(folder)
+    cwd = os.path.realpath(os.getcwd())
+    return cwd == real or cwd.startswith(real.rstrip(os.sep) + os.sep)
+
+
+def _shown(folder: str) -> str:
+    """``folder`` relative to the working directory when it lies below it, else absolute."""
+    rel = os.path.relpath(folder)
+    return folder if rel.startswith("..") else rel
+
+
+def _make_own(folder: str) -> None:
+    """Create ``folder`` (if needed) and mark it as the demo's."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, MARKER), "w", encoding="utf-8") as fobj:
+        fobj.write("Made by `dataver demo`, which may delete this folder when run again with "
+                   "--force.\n")
+
+
+def _exclude_marker(root: str) -> None:
+    """Keep the marker out of `git status` (in .git/info/exclude, which is never committed)."""
+    path = os.path.join(root, ".git", "info", "exclude")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fobj:
+        fobj.write(f"/{MARKER}\n")

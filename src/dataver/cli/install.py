@@ -16,8 +16,9 @@ def register(sub) -> None:
                                    "changes nothing.")
     common(p)
     p.set_defaults(func=run_install)
-    hook = sub.add_parser("git-hook", help=argparse.SUPPRESS, description="Run a git hook (used by the "
-                          "hooks `dataver install` writes).")
+    # No help=: a command without one stays out of --help (main.HIDDEN_COMMANDS does the rest).
+    hook = sub.add_parser("git-hook",
+                          description="Run a git hook (used by the hooks `dataver install` writes).")
     hook.add_argument("hook", help="post-checkout, pre-commit or pre-push")
     hook.add_argument("args", nargs=argparse.REMAINDER, help="arguments git passes to the hook")
     hook.set_defaults(func=run_git_hook, quiet=False, verbose=False)
