@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from dataver.paths import temp_base
+
 
 def write_text_atomic(path: str, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8, ``\\n`` line ends kept as they are)."""
@@ -12,7 +14,8 @@ def write_text_atomic(path: str, text: str) -> None:
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
     """Replace ``path`` with ``data``; the temp file never outlives an exception or interrupt."""
-    tmp = f"{path}.{os.getpid()}.{os.urandom(3).hex()}.dataver.tmp"  # unique per thread too
+    tail = f".{os.getpid()}.{os.urandom(3).hex()}.dataver.tmp"  # unique per thread too
+    tmp = temp_base(path, len(tail)) + tail  # the name of a long path shortened to fit
     try:
         with open(tmp, "wb") as fobj:
             fobj.write(data)

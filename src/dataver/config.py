@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 
-from dataver.errors import ConfigError
+from dataver.errors import ConfigError, RemoteError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -17,28 +17,39 @@ if TYPE_CHECKING:
 LEVELS = ("system", "global", "repo", "local")
 LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
 _REMOTE_SECTION = re.compile(r'^remote\s+"(?P<name>[^"]+)"$')
+_OTHER_NAMED = re.compile(r'^(?:machine|db)\s+"[^"]+"$')  # kept as they are, unchecked
 _BOOL_KEYS = {
     "core": {"autostage", "no_scm", "check_update", "analytics", "hardlink_lock", "interactive"},
     "cache": {"slow_link_warning", "verify", "protected"},
 }
+# The options of each plain section, as DVC 3's config schema lists them: DVC refuses any other
+# (but in ``feature``, whose unknown options it only warns about), so dataver does too.
 _KNOWN = {
     "core": {"remote", "autostage", "no_scm", "check_update", "analytics", "hardlink_lock",
              "interactive", "site_cache_dir", "experiments", "checksum_jobs", "machine"},
     "cache": {"dir", "type", "shared", "protected", "slow_link_warning", "verify", "local",
               "ssh", "s3", "gs", "hdfs", "webhdfs", "azure"},
+    "state": {"dir", "row_limit", "row_cleanup_quota"},
+    "index": {"dir"},
+    "plots": {"html_template", "auto_open", "out_dir"},
+    "exp": {"code", "data", "models", "metrics", "params", "plots", "live", "auto_push",
+            "git_remote"},
+    "parsing": {"bool", "list"},
+    "hydra": {"enabled", "config_dir", "config_module", "config_name", "plugins_path"},
+    "studio": {"token", "url", "repo_url", "offline"},
 }
 _PATH_KEYS = {("cache", "dir")}
 
 
 def _to_bool(section: str, key: str, value: Any) -> bool:
+    # Only true and false, in any case, as DVC's schema takes them ("yes" or "1" break DVC).
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off", ""):
-        return False
-    raise ConfigError(f"'{section}.{key}' must be true or false, not {value!r}")
+    if text in ("true", "false"):
+        return text == "true"
+    raise ConfigError(f"'{section}.{key}' must be true or false, not {value!r}",
+                      hint="write true or false")
 
 
 def level_path(level: str, dvc_dir: str | None) -> str | None:
@@ -86,7 +97,8 @@ def load_file(path: str) -> dict[str, dict[str, Any]]:
     result: dict[str, dict[str, Any]] = {}
     for section, values in conf.items():
         if not isinstance(values, dict):
-            raise ConfigError(f"option {section!r} is outside any section", path=path)
+            raise ConfigError(f"option {section!r} is outside any section", path=path,
+                              hint="put it under its [section], or remove it")
         result[_section_key(section.strip(), path)] = {k.lower(): v for k, v in values.items()}
     return result
 
@@ -228,8 +240,9 @@ class Config:
         return UNNAMED_REMOTE
 
     def validate(self) -> None:
-        """Check known sections' keys and value types; raise ConfigError naming the file."""
+        """Check sections, keys and value types as DVC does; raise ConfigError naming the file."""
         for section, values in self.merged.items():
+            self._check_section(section, values)
             for key, value in values.items():
                 where = self.files[self.origin[(section, key)]]
                 if section in _KNOWN and key not in _KNOWN[section]:
@@ -238,13 +251,37 @@ class Config:
                     try:
                         _to_bool(section, key, value)
                     except ConfigError as exc:
-                        raise ConfigError(exc.message, path=where) from None
+                        raise ConfigError(exc.message, path=where, hint=exc.hint) from None
         for kind in self.link_types():
             if kind not in LINK_TYPES:
                 where = self.files[self.origin[("cache", "type")]]
                 raise ConfigError(
                     f"unknown cache.type {kind!r}", path=where, hint="use " + ", ".join(LINK_TYPES)
                 )
+
+    def _check_section(self, section: str, values: dict) -> None:
+        """Refuse a section DVC does not know, and a remote without a url (DVC refuses both)."""
+        if not values:
+            return
+        where = self.files[self.origin[(section, next(iter(values)))]]
+        kind, named, name = section.partition(":")
+        if named and kind == "remote" and not values.get("url"):
+            raise ConfigError(f"remote '{name}' has no url", path=where,
+                              hint=f"set one with `dataver remote modify {name} url URL`, "
+                                   "or remove the section")
+        if not named and kind not in PLAIN_SECTIONS and not _OTHER_NAMED.match(kind):
+            raise ConfigError(f"unknown section '{_section_name(section)}'", path=where,
+                              hint="remove it, or fix its name")
+
+    def missing_remote(self, name: str) -> RemoteError:
+        """The error for a remote ``name`` that is not configured; when it is the default
+        remote, naming the config file that sets ``core.remote``."""
+        if name != str(self.get("core", "remote")):
+            return RemoteError(f"remote '{name}' does not exist", hint="see `dataver remote list`")
+        where = self.files[self.origin[("core", "remote")]]
+        return RemoteError(f"the default remote (core.remote) '{name}' does not exist", path=where,
+                           hint=f"add it with `dataver remote add {name} URL`, or set core.remote "
+                                "to one that `dataver remote list` shows")
 
     def get(self, section: str, key: str, default: Any = None) -> Any:
         return self.merged.get(section, {}).get(key, default)

@@ -1,19 +1,22 @@
 """`.dvc` files: read (validated, old-schema tolerant) and write (round-trip, byte-compatible).
 
-Edits go through ruamel.yaml's round-trip mode so the user's comments, unknown keys and key order
-survive. New files are dumped with the same settings DVC uses, so their bytes match ``dvc add``.
+Reading refuses what DVC 3's schema refuses (unknown keys, known keys of the wrong type). Edits
+go through ruamel.yaml's round-trip mode so the user's comments, the keys dataver does not use
+(``desc``, ``meta``, ``remote``, ...) and key order survive. New files are dumped with the same
+settings DVC uses, so their bytes match ``dvc add``.
 """
 from __future__ import annotations
 
+import errno
 import io
 import os
 import posixpath
 
 from dataver.atomic import write_text_atomic
-from dataver.errors import DvcFileError, UnsafePathError
+from dataver.errors import DvcFileError, PathTooLongError, UnsafePathError, warn
 from dataver.hashing import LEGACY, MD5
 from dataver.manifest import is_dir_oid, valid_oid
-from dataver.paths import check_out_path
+from dataver.paths import NAME_MAX, PATH_MAX, byte_len, check_out_path, display, name_too_long
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -115,13 +118,23 @@ def _parse_out(raw: Any, where: str, index: int) -> Output:
 def load(path: str) -> DvcFile:
     """Parse the `.dvc` file at ``path`` for editing (round-trip ``data``); raises DvcFileError
     saying where it is broken."""
-    return loads(_read_text(path), path)
+    return _warn_if_empty(loads(_read_text(path), path))
 
 
 def read(path: str) -> DvcFile:
     """Parse the `.dvc` file at ``path`` for reading only: plain files skip ruamel.yaml (its
     import alone costs more than a no-op status). Use :func:`load` to edit and save."""
-    return reads(_read_text(path), path)
+    return _warn_if_empty(reads(_read_text(path), path))
+
+
+def _warn_if_empty(dfile: DvcFile) -> DvcFile:
+    # DVC takes an empty file as tracking nothing, and so do we; but a `.dvc` file nobody wrote
+    # empty on purpose is a truncated one (a full disk, a crash, a bad merge), so say so.
+    if not dfile.data:
+        rel = os.path.relpath(dfile.path)
+        warn(f"'{rel}' is empty, so it tracks nothing (was it truncated?)", path=rel,
+             hint="restore it, e.g. with `git checkout`, or delete it")
+    return dfile
 
 
 def reads(text: str | bytes, path: str) -> DvcFile:
@@ -130,7 +143,7 @@ def reads(text: str | bytes, path: str) -> DvcFile:
 
     text = _decode(text, path)
     data = parse_simple(text)
-    return _build(path, data) if data is not None else loads(text, path)
+    return _build(path, data, simple=True) if data is not None else loads(text, path)
 
 
 def _decode(text: str | bytes, path: str) -> str:
@@ -148,6 +161,13 @@ def _read_text(path: str) -> str:
             return fobj.read()
     except UnicodeDecodeError:
         raise _bad(path, "not valid UTF-8") from None
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        raise PathTooLongError(  # in a folder whose own path just fits
+            f"path is too long to read ({byte_len(path)} bytes; at most {PATH_MAX - 1})",
+            path=display(os.path.relpath(path)), hint="move it to a folder nested less deeply",
+        ) from None
 
 
 def loads(text: str | bytes, path: str) -> DvcFile:
@@ -164,19 +184,88 @@ def loads(text: str | bytes, path: str) -> DvcFile:
     return _build(path, data)
 
 
-def _build(path: str, data) -> DvcFile:
+def _build(path: str, data, simple: bool = False) -> DvcFile:
+    """The DvcFile of parsed ``data``, validated; ``simple`` data comes from parse_simple, whose
+    patterns let through only known keys with values of the right type."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise _bad(path, "top level must be a mapping")
-    outs_raw = data.get("outs", [])
+    if not simple:
+        _check_schema(data, path)
+    outs_raw = _list(data, "outs")
     if not isinstance(outs_raw, list):
         raise _bad(path, "'outs' must be a list")
     outs = [_parse_out(raw, path, i) for i, raw in enumerate(outs_raw)]
-    deps = data.get("deps", []) or []
+    deps = _list(data, "deps")
     if not isinstance(deps, list):
         raise _bad(path, "'deps' must be a list")
+    _check_unique(outs, path)
     return DvcFile(path=path, outs=outs, deps=deps, data=data)
+
+
+def _check_schema(data: dict, path: str) -> None:
+    """Refuse what DVC's schema refuses beyond what _parse_out checks: unknown keys anywhere,
+    and known keys of the wrong type."""
+    _check_keys(data, _TOP_KEYS, path, "")
+    for key, kind in _TOP_TYPES.items():
+        _check_type(data, key, kind, path, "")
+    for section, allowed, types in (("outs", _OUT_KEYS, _OUT_TYPES), ("deps", _DEP_KEYS, {})):
+        items = _list(data, section)
+        for i, raw in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(raw, dict):
+                if section == "deps":  # (a bad output says so in _parse_out)
+                    raise _bad(path, f"deps[{i}] must be a mapping, not {type(raw).__name__}")
+                continue
+            _check_keys(raw, allowed, path, f"{section}[{i}]")
+            for key, kind in types.items():
+                _check_type(raw, key, kind, path, f"{section}[{i}]")
+
+
+# What DVC 3's schema accepts in a `.dvc` file (dvc/schema.py, dvc/output.py): it refuses any
+# other key, so a file with one is broken for DVC and is refused here too, naming the key.
+_TOP_KEYS = frozenset({"md5", "wdir", "deps", "outs", "locked", "frozen", "meta", "always_changed",
+                       "desc"})
+_OUT_KEYS = frozenset({"md5", "checksum", "etag", "size", "nfiles", "isexec", "version_id", "path",
+                       "persist", "cloud", "hash", "desc", "type", "labels", "meta", "cache",
+                       "remote", "push", "files", "fs_config"})
+_DEP_KEYS = frozenset({"md5", "checksum", "etag", "size", "nfiles", "isexec", "version_id", "path",
+                       "persist", "cloud", "hash", "repo", "db", "files", "fs_config"})
+# The types DVC requires of the keys _parse_out does not already check (None: may be empty).
+_TOP_TYPES = {"wdir": (str, type(None)), "locked": bool, "frozen": bool, "always_changed": bool,
+              "desc": str}
+_OUT_TYPES = {"persist": bool, "remote": str, "desc": str, "type": str, "version_id": str,
+              "labels": list, "cloud": dict, "files": list, "fs_config": dict}
+_TYPE_NAMES = {str: "a string", bool: "true or false", list: "a list", dict: "a mapping",
+               (str, type(None)): "a string"}
+
+
+def _list(data: dict, key: str):
+    """``data[key]``: a list (checked by the caller); missing or empty (``outs:``) is none."""
+    value = data.get(key)
+    return [] if value is None else value
+
+
+def _check_keys(mapping: dict, allowed: frozenset, path: str, loc: str) -> None:
+    unknown = [key for key in mapping if key not in allowed]
+    if unknown:
+        where = f" in {loc}" if loc else ""
+        raise _bad(path, f"unknown key {str(unknown[0])!r}{where} (DVC refuses it too)")
+
+
+def _check_type(mapping: dict, key: str, kind, path: str, loc: str) -> None:
+    if key in mapping and not isinstance(mapping[key], kind):
+        name = f"{loc}.{key}" if loc else f"'{key}'"
+        raise _bad(path, f"{name} must be {_TYPE_NAMES[kind]}, not {display(repr(mapping[key]))}")
+
+
+def _check_unique(outs: list[Output], path: str) -> None:
+    """Two entries for one output would fight over it at every checkout and commit."""
+    seen: set[str] = set()
+    for out in outs:
+        if out.path in seen:
+            raise _bad(path, f"output {display(out.path)!r} is listed twice")
+        seen.add(out.path)
 
 
 def new_out_map(path: str, md5: str, size: int, nfiles: int | None, isexec: bool):
@@ -232,6 +321,17 @@ def save(path: str, data) -> None:
 def dvcfile_for(target_abspath: str) -> str:
     """The `.dvc` file that tracks ``target_abspath`` (``data`` -> ``data.dvc``)."""
     return target_abspath + SUFFIX
+
+
+def check_name_fits(target_abspath: str, where: str) -> None:
+    """Refuse to track a target whose `.dvc` file could not be named: its name and the suffix
+    must fit in NAME_MAX bytes (DVC fails there too, after caching)."""
+    name = os.path.basename(target_abspath)
+    if name_too_long(name, len(SUFFIX)):
+        raise PathTooLongError(
+            f"name is too long for a {SUFFIX} file beside it ({byte_len(name)} bytes; "
+            f"at most {NAME_MAX - len(SUFFIX)})", path=display(where),
+            hint="use a shorter name, or track the folder that holds it")
 
 
 def is_dvcfile(name: str) -> bool:

@@ -9,10 +9,12 @@ from collections import namedtuple
 from itertools import chain
 
 from dataver.dirfacts import DirFacts
-from dataver.errors import TargetError, UserError
+from dataver.errors import PathTooLongError, TargetError, UserError
 from dataver.hashing import MD5, fingerprint, md5_file, md5_files
 from dataver.manifest import Manifest
-from dataver.parallel import fork_map, fork_procs
+from dataver.parallel import fork_map, fork_procs, serial_map, tally_for
+from dataver.paths import NAME_MAX, PATH_MAX, byte_len, display, fits
+from dataver.progress import SILENT, file_phase
 from dataver.state import Stat, State
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -34,6 +36,7 @@ class IgnoreRules:
     def __init__(self, root: str):
         self.root = root
         self._specs: dict[str, object | None] = {}  # dir relpath ("" = root) -> spec or None
+        self._rules_at: dict[str, tuple[str, ...]] = {}  # dir relpath -> see _rule_dirs
 
     def _spec_for(self, rel_dir: str):
         if rel_dir not in self._specs:
@@ -44,6 +47,10 @@ class IgnoreRules:
                     lines = fobj.read().splitlines()
             except (FileNotFoundError, NotADirectoryError):
                 lines = []
+            except OSError as exc:  # a path too long for the kernel: no tool can read it
+                if exc.errno != errno.ENAMETOOLONG:
+                    raise
+                lines = []
             if any(line.strip() and not line.lstrip().startswith("#") for line in lines):
                 import pathspec
 
@@ -53,31 +60,41 @@ class IgnoreRules:
 
     def is_ignored(self, relpath: str, is_dir: bool) -> bool:
         """Whether the repo-relative ``relpath`` is ignored (by any .dvcignore above it)."""
-        if always_ignored(relpath.rpartition("/")[2], is_dir):
+        parent, _sep, name = relpath.rpartition("/")
+        if always_ignored(name, is_dir):
             return True
-        parts = relpath.split("/")
-        for depth in range(len(parts)):
-            base = "/".join(parts[:depth])
-            spec = self._spec_for(base)
-            if spec is None:
-                continue
-            sub = "/".join(parts[depth:]) + ("/" if is_dir else "")
-            if spec.match_file(sub):
+        suffix = "/" if is_dir else ""
+        for base in self._rule_dirs(parent):
+            sub = relpath[len(base) + 1:] if base else relpath
+            if self._specs[base].match_file(sub + suffix):
                 return True
         return False
 
     def has_rules_under(self, rel_dir: str) -> bool:
-        return any(self._spec_for(d) is not None for d in _ancestors(rel_dir))
+        return bool(self._rule_dirs(rel_dir))
+
+    def _rule_dirs(self, rel_dir: str) -> tuple[str, ...]:
+        """The folders at or above ``rel_dir`` (itself included) whose .dvcignore has rules, top
+        first. Remembered per folder and built from its parent's answer: asking about every
+        folder of a tree 2,000 deep costs a lookup each, not one per ancestor of each."""
+        known = self._rules_at
+        todo, folder = [], rel_dir
+        while folder not in known:
+            todo.append(folder)
+            if not folder:
+                break
+            folder = folder.rpartition("/")[0]
+        rules = known.get(folder, ())
+        for folder in reversed(todo):
+            if self._spec_for(folder) is not None:
+                rules += (folder,)
+            known[folder] = rules
+        return known[rel_dir]
 
 
 def always_ignored(name: str, is_dir: bool) -> bool:
     """Names never tracked, with or without .dvcignore: .git/.hg/.dvc directories, a .git file."""
     return name in _ALWAYS_IGNORED_DIRS if is_dir else name == ".git"
-
-
-def _ancestors(rel_dir: str) -> list[str]:
-    parts = rel_dir.split("/") if rel_dir else []
-    return ["/".join(parts[:i]) for i in range(len(parts) + 1)]
 
 
 class FileEntry(namedtuple("FileEntry", "relpath abspath stat isexec")):
@@ -92,10 +109,12 @@ new_tuple = tuple.__new__  # builds a Stat or FileEntry without namedtuple's arg
 
 
 def scan_dir(
-    abspath: str, rel_to_root: str, ignore: IgnoreRules | None, dirs: list[str] | None = None
+    abspath: str, rel_to_root: str, ignore: IgnoreRules | None, dirs: list[str] | None = None,
+    progress=None,
 ) -> list[FileEntry]:
     """Every file below ``abspath`` (symlinked directories are not followed, like DVC); the
     relpath of every directory below it that is not ignored is appended to ``dirs``.
+    ``progress`` shows the stats as a "Scanning" phase.
 
     The tree is listed first, then its files are stat-ed: for many files, by one process per
     core (a stat is a few microseconds, most of them Python's). The order of the files does
@@ -109,10 +128,12 @@ def scan_dir(
               for _prefix, base, names in listed for i in range(0, len(names), _STAT_CHUNK)]
     sizes = [len(names) for _base, names in chunks]
     procs = fork_procs() if sum(sizes) >= _SPREAD_STATS else 1
-    if procs > 1:  # processes, never threads: a thread pool would only trade the GIL around
-        stats = fork_map(_stat_names, chunks, sizes, procs)
-    else:
-        stats = [_stat_names(chunk) for chunk in chunks]
+    tally = tally_for(progress, files=sizes)
+    with (progress or SILENT).phase("Scanning", sum(sizes)):
+        if procs > 1:  # processes, never threads: a thread pool would only trade the GIL around
+            stats = fork_map(_stat_names, chunks, sizes, procs, tally)
+        else:
+            stats = serial_map(_stat_names, chunks, tally)
     return _entries(listed, stats)
 
 
@@ -133,10 +154,35 @@ def _list_tree(top: str, rel_to_root: str, ignore: IgnoreRules | None,
         except PermissionError:
             raise TargetError("permission denied reading directory", path=dir_abs,
                               hint="fix its permissions (chmod) or list it in .dvcignore") from None
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                raise _too_long(dir_abs) from None
+            raise
         with listing:
             entries = list(listing)
+        if len(dir_abs) * 4 + 2 + NAME_MAX >= PATH_MAX:  # rare: a long path; only then can a
+            _check_lengths(dir_abs, entries)  # name in it be too long to use
         listed.append(_list_one(entries, rel_dir, dir_abs, rel_to_root, ignore, stack, dirs))
     return listed
+
+
+def _check_lengths(dir_abs: str, entries: list) -> None:
+    """Refuse a directory whose files could not be read by path, or whose .dvcignore could not
+    be: what cannot be read cannot be hashed (or known to be ignored)."""
+    if byte_len(dir_abs) + 2 + NAME_MAX < PATH_MAX:
+        return
+    for path in [entry.path for entry in entries]:
+        if not fits(path):
+            raise _too_long(path)
+    if not fits(f"{dir_abs}/{DVCIGNORE}"):
+        raise _too_long(dir_abs, "folder is nested too deeply to read what is in it")
+
+
+def _too_long(path: str, what: str = "path is too long to read") -> PathTooLongError:
+    return PathTooLongError(
+        f"{what} (paths of at most {PATH_MAX - 1} bytes can be used)",
+        path=display(os.path.relpath(path)),
+        hint="list it in .dvcignore, or move it to a folder nested less deeply")
 
 
 def _list_one(entries: list, rel_dir: str, dir_abs: str, rel_to_root: str,
@@ -252,28 +298,30 @@ class Hasher:
     def _key(self, abspath: str) -> str:
         return os.path.relpath(abspath, self.root).replace(os.sep, "/")
 
-    def hash_file(self, abspath: str, hash_name: str = MD5) -> tuple[str, Stat]:
+    def hash_file(self, abspath: str, hash_name: str = MD5, progress=None) -> tuple[str, Stat]:
+        """(oid, stat) of the file ``abspath``, read only if the state db does not know it;
+        ``progress`` shows the reading of a large one ("Hashing")."""
         st = stat_file(abspath)
         key = self._key(abspath)
         oid = self.state.get(key, st, hash_name)
         if oid is None:
-            oid = md5_file(abspath, hash_name)
+            with file_phase(progress, "Hashing", st.size) as counter:
+                oid = md5_file(abspath, hash_name, counter)
             self.state.set(key, st, oid, hash_name)
         return oid, st
 
-    def hash_entries(
-        self, dir_key: str, files: list[FileEntry], hash_name: str = MD5,
-        on_progress: Callable[[int], None] | None = None,
-    ) -> dict[str, str]:
-        """relpath -> oid for files under the directory whose state key is ``dir_key``."""
+    def hash_entries(self, dir_key: str, files: list[FileEntry], hash_name: str = MD5,
+                     progress=None) -> dict[str, str]:
+        """relpath -> oid for files under the directory whose state key is ``dir_key``;
+        ``progress`` shows the reading of those the state db does not know ("Hashing")."""
         result, todo = self.known_oids(dir_key, files, hash_name)
         if todo:
-            hashed = md5_files([e.abspath for e in todo], [e.stat.size for e in todo], hash_name)
+            sizes = [e.stat.size for e in todo]
+            with (progress or SILENT).phase("Hashing", len(todo), sum(sizes)):
+                hashed = md5_files([e.abspath for e in todo], sizes, hash_name, progress)
             for entry in todo:
                 result[entry.relpath] = hashed[entry.abspath]
         self.remember_files(dir_key, files, result, hash_name, read=todo)
-        if on_progress:
-            on_progress(len(files))
         return result
 
     def known_oids(self, dir_key: str, files: list[FileEntry], hash_name: str = MD5):
@@ -293,22 +341,23 @@ class Hasher:
             return
         self.state.set_dir(dir_key, DirFacts.of_files(files, oids), hash_name)
 
-    def dir_manifest(self, abspath: str, ignore: IgnoreRules | None, hash_name: str = MD5):
+    def dir_manifest(self, abspath: str, ignore: IgnoreRules | None, hash_name: str = MD5,
+                     progress=None):
         """(Manifest, total size, files) for the directory at ``abspath``."""
-        dir_key, files, stamp, oid = self.scan_stamped(abspath, ignore, hash_name)
+        dir_key, files, stamp, oid = self.scan_stamped(abspath, ignore, hash_name, progress)
         size = sum(e.stat.size for e in files)
         known = self._stored_manifest(oid, hash_name) if oid is not None else None
         if known is not None:
             return known, size, files
-        return self._manifest(dir_key, files, stamp, hash_name), size, files
+        return self._manifest(dir_key, files, stamp, hash_name, progress), size, files
 
     def dir_has_oid(self, abspath: str, ignore: IgnoreRules | None, oid: str,
-                    hash_name: str = MD5) -> bool:
+                    hash_name: str = MD5, progress=None) -> bool:
         """Whether the directory at ``abspath`` has `.dir` oid ``oid`` now. Its files are
         compared with that manifest when it is stored (equal entries give equal canonical
         bytes), so no new manifest is built; either answer is remembered under the scan's
         stamp, so asking again about an unchanged directory costs one scan."""
-        dir_key, files, stamp, known = self.scan_stamped(abspath, ignore, hash_name)
+        dir_key, files, stamp, known = self.scan_stamped(abspath, ignore, hash_name, progress)
         if known is not None:
             return known == oid
         differs = _differs_stamp_key(hash_name, dir_key)
@@ -316,10 +365,10 @@ class Hasher:
             return False
         recorded = self._stored_manifest(oid, hash_name) if hash_name == MD5 else None
         if recorded is None or not recorded.canonical:
-            return self._manifest(dir_key, files, stamp, hash_name).oid == oid
+            return self._manifest(dir_key, files, stamp, hash_name, progress).oid == oid
         # a different number of files settles it without reading any
         same = len(files) == len(recorded) and \
-            self.hash_entries(dir_key, files, hash_name) == recorded.entries
+            self.hash_entries(dir_key, files, hash_name, progress) == recorded.entries
         if same:
             self.remember_dir(dir_key, stamp, oid, hash_name)
         else:
@@ -336,11 +385,12 @@ class Hasher:
         except (FileNotFoundError, UserError):
             return None
 
-    def scan_stamped(self, abspath: str, ignore: IgnoreRules | None, hash_name: str = MD5):
+    def scan_stamped(self, abspath: str, ignore: IgnoreRules | None, hash_name: str = MD5,
+                     progress=None):
         """Scan the directory; returns its state key, files, stat stamp, and the `.dir` oid
         recorded with that same stamp (None if none was, see :meth:`remember_dir`)."""
         dir_key = self._key(abspath)
-        files = list(scan_dir(abspath, dir_key, ignore))
+        files = list(scan_dir(abspath, dir_key, ignore, progress=progress))
         stamp = _stat_stamp(files)
         return dir_key, files, stamp, self.state.get_stamp(_dir_stamp_key(hash_name, dir_key), stamp)
 
@@ -348,8 +398,9 @@ class Hasher:
         """Record that the directory ``dir_key`` scanned with ``stamp`` has `.dir` oid ``oid``."""
         self.state.set_stamp(_dir_stamp_key(hash_name, dir_key), stamp, oid)
 
-    def _manifest(self, dir_key: str, files: list[FileEntry], stamp: str, hash_name: str):
-        manifest = Manifest(self.hash_entries(dir_key, files, hash_name))
+    def _manifest(self, dir_key: str, files: list[FileEntry], stamp: str, hash_name: str,
+                  progress=None):
+        manifest = Manifest(self.hash_entries(dir_key, files, hash_name, progress))
         self.remember_dir(dir_key, stamp, manifest.oid, hash_name)
         return manifest
 

@@ -107,3 +107,78 @@ def twin_repos(tmp_path, monkeypatch, files: dict[str, str], commands: list[list
 
 def git_status(root) -> str:
     return git(root, "status", "--short", "--untracked-files=all")
+
+
+def snapshot(root) -> dict:
+    """Everything a failed command must leave alone: every file below ``root`` (bytes digest and
+    mode, a link's target, a special file's mode) but .git/ and .dvc/tmp/, and the git index.
+    Walks without recursion, so trees deeper than 1000 folders are fine."""
+    import hashlib
+
+    files, stack = {}, [str(root)]
+    while stack:
+        folder = stack.pop()
+        for entry in os.scandir(folder):
+            rel = os.path.relpath(entry.path, root)
+            if rel in (".git", os.path.join(".dvc", "tmp")):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:  # past PATH_MAX: no path reaches it; that it is there is all we see
+                files[rel] = ("unreachable",)
+                continue
+            if entry.is_symlink():
+                files[rel] = ("link", os.readlink(entry.path))
+            elif stat.S_ISDIR(st.st_mode):
+                files[rel] = ("dir", stat.S_IMODE(st.st_mode))
+                stack.append(entry.path)
+            elif stat.S_ISREG(st.st_mode):
+                with open(entry.path, "rb") as fobj:
+                    files[rel] = ("file", st.st_mode, hashlib.md5(fobj.read()).hexdigest())
+            else:
+                files[rel] = ("special", st.st_mode)
+    index = git(root, "ls-files", "-s") if os.path.isdir(os.path.join(root, ".git")) else ""
+    return {"files": files, "index": index}
+
+
+def remove_deep(path) -> None:
+    """Delete the tree at ``path`` however deep (shutil.rmtree recurses, and no path reaches
+    below 4095 bytes): one folder descriptor at a time, down to a leaf folder, then up."""
+    top_parent = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open(os.path.basename(path), os.O_RDONLY | os.O_DIRECTORY, dir_fd=top_parent)
+    depth = 0
+    while True:
+        os.chmod(fd, 0o755)
+        folders = [e.name for e in os.scandir(fd) if e.is_dir(follow_symlinks=False)]
+        for entry in os.scandir(fd):
+            if not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.name, dir_fd=fd)
+        if folders:
+            child = os.open(folders[0], os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd, depth = child, depth + 1
+            continue
+        parent = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd) if depth else top_parent
+        inode = os.fstat(fd).st_ino
+        os.close(fd)
+        name = next(e.name for e in os.scandir(parent) if e.inode() == inode)
+        os.rmdir(name, dir_fd=parent)
+        if not depth:
+            os.close(parent)
+            return
+        fd, depth = parent, depth - 1
+
+
+def refuses(capsys, root, *args, expect=()) -> str:
+    """Run `dataver ARGS` in-process and assert a clean refusal: exit 1, one `ERROR:` line (no
+    traceback) holding every string of ``expect``, and nothing changed below ``root`` (see
+    :func:`snapshot`). Returns the line."""
+    before = snapshot(root)
+    code, out, err = cli(capsys, *args)
+    assert "Traceback" not in err, err
+    assert code == 1 and out == "" and len(err.splitlines()) == 1 and err.startswith("ERROR: "), \
+        (args, code, out, err)
+    for text in expect:
+        assert text in err, (args, text, err)
+    assert snapshot(root) == before, args
+    return err.rstrip("\n")

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from dataver.config import Config, ConfigFile, level_path
-from dataver.errors import ConfigError
+from dataver.errors import ConfigError, RemoteError
 
 
 @pytest.fixture
@@ -166,3 +166,39 @@ def test_reading_config_outside_a_repo_creates_nothing(tmp_path):
     missing = tmp_path / "no-repo" / ".dvc"
     Config(str(missing))
     assert not missing.exists()
+
+
+@pytest.mark.parametrize("level, text, message", [
+    ("repo", "[foo]\n    bar = 1\n", "unknown section 'foo'"),
+    ("local", "[remote]\n    url = /x\n", "unknown section 'remote'"),
+    ("repo", "['remote \"r\"']\n    user = x\n", "remote 'r' has no url"),
+    ("repo", "[state]\n    foo = 1\n", "unknown option 'state.foo'"),
+    ("global", "[core]\n    autostage = yes\n", "'core.autostage' must be true or false"),
+    ("repo", "[cache]\n    verify = 1\n", "'cache.verify' must be true or false"),
+])
+def test_what_dvc_refuses_is_refused(dvc_dir, level, text, message):
+    path = write_level(level, dvc_dir, text)
+    with pytest.raises(ConfigError) as info:
+        Config(str(dvc_dir))
+    assert message in str(info.value) and path in str(info.value) and "\n" not in str(info.value)
+
+
+def test_what_dvc_accepts_is_accepted(dvc_dir):
+    write_level("repo", dvc_dir, "[Core]\n    autostage = True\n[feature]\n    whatever = 1\n"
+                                 "[state]\n    row_limit = 10\n[plots]\n    auto_open = false\n"
+                                 "['machine \"m\"']\n    cloud = aws\n['db \"d\"']\n    url = x\n"
+                                 "['remote \"r\"']\n    url = /r\n")
+    write_level("local", dvc_dir, "['remote \"r\"']\n    password = secret\n")  # url from repo
+    conf = Config(str(dvc_dir))
+    assert conf.get_bool("core", "autostage") and conf.remotes()["r"]["password"] == "secret"
+
+
+def test_missing_default_remote_names_the_file(dvc_dir):
+    path = write_level("global", dvc_dir, "[core]\n    remote = nope\n")
+    conf = Config(str(dvc_dir))  # DVC too only minds when a remote is used
+    error = conf.missing_remote("nope")
+    assert isinstance(error, RemoteError)
+    assert str(error).startswith(f"{path}: the default remote (core.remote) 'nope' does not exist")
+    assert "dataver remote add nope URL" in str(error)
+    assert str(conf.missing_remote("other")) == \
+        "remote 'other' does not exist (see `dataver remote list`)"

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from dataver import dvcfile
-from dataver.errors import DvcFileError
+from dataver.errors import DataverWarning, DvcFileError, PathTooLongError
 from dataver.hashing import LEGACY, MD5
 
 A = "0cc175b9c0f1b6a831c399e269772661"
@@ -110,4 +110,65 @@ def test_not_utf8_and_loads_from_bytes(tmp_path):
 def test_empty_file_has_no_outputs(tmp_path):
     path = tmp_path / "empty.dvc"
     path.write_text("")
-    assert dvcfile.load(str(path)).outs == []
+    for parse in (dvcfile.load, dvcfile.read):  # as DVC takes it, but most likely truncated
+        with pytest.warns(DataverWarning, match="empty.dvc' is empty"):
+            assert parse(str(path)).outs == []
+
+
+# --- what DVC 3's schema accepts and refuses ---------------------------------------------------
+
+# Every key DVC 3.67.1 accepts, at the top and in an output (see tests/compat/test_schema_compat.py)
+EVERY_KEY = (
+    "md5: abc\nwdir: .\nfrozen: true\nlocked: false\nalways_changed: false\ndesc: d\nmeta: 1\n"
+    "deps:\n- path: src\n  repo:\n    url: u\n    rev_lock: r\n"
+    f"outs:\n- md5: {A}\n  size: 1\n  nfiles: 1\n  isexec: true\n  hash: md5\n  path: x\n"
+    "  checksum: c\n  etag: e\n  version_id: v\n  persist: true\n  cloud: {}\n  desc: d\n"
+    "  type: t\n  labels: [a]\n  meta: {a: 1}\n  cache: true\n  remote: r\n  push: false\n"
+    "  files: []\n  fs_config: {}\n"
+)
+
+
+@pytest.mark.parametrize("text, outs", [
+    (EVERY_KEY, 1),
+    ("outs:\n", 0),  # `outs:` with nothing: DVC takes it as no outputs
+    ("deps:\nouts: []\nwdir:\n", 0),
+])
+def test_every_key_dvc_accepts_is_accepted(tmp_path, text, outs):
+    path = tmp_path / "ok.dvc"
+    path.write_text(text)
+    for parse in (dvcfile.load, dvcfile.read):
+        assert len(parse(str(path)).outs) == outs
+
+
+@pytest.mark.parametrize("text, where", [
+    ("foo: 1\nbar: 2\n", "unknown key 'foo'"),  # only unknown keys: was taken as tracking nothing
+    ("cmd: echo\nouts: []\n", "unknown key 'cmd'"),
+    (f"outs:\n- md5: {A}\n  path: x\n  foo: 1\n", "unknown key 'foo' in outs[0]"),
+    (f"outs:\n- md5: {A}\n  path: x\n- foo: 1\n  path: y\n", "unknown key 'foo' in outs[1]"),
+    ("deps:\n- path: a\n  remote: r\nouts: []\n", "unknown key 'remote' in deps[0]"),
+    ("deps:\n- 3\nouts: []\n", "deps[0] must be a mapping"),
+    ("wdir: 3\nouts: []\n", "'wdir' must be a string"),
+    ("desc: 5\nouts: []\n", "'desc' must be a string"),
+    ("frozen: yes please\nouts: []\n", "'frozen' must be true or false"),
+    ("outs: ''\n", "'outs' must be a list"),
+    (f"outs:\n- md5: {A}\n  path: x\n  persist: 1\n", "outs[0].persist must be true or false"),
+    (f"outs:\n- md5: {A}\n  path: x\n  remote: [a]\n", "outs[0].remote must be a string"),
+    (f"outs:\n- md5: {A}\n  path: x\n  labels: a\n", "outs[0].labels must be a list"),
+    (f"outs:\n- md5: {A}\n  path: x\n- md5: {B}\n  path: ./x\n", "output 'x' is listed twice"),
+])
+def test_what_dvc_refuses_is_refused(tmp_path, text, where):
+    path = tmp_path / "bad.dvc"
+    path.write_text(text)
+    for parse in (dvcfile.load, dvcfile.read):
+        with pytest.raises(DvcFileError) as info:
+            parse(str(path))
+        message = str(info.value)
+        assert str(path) in message and where in message and "\n" not in message
+
+
+def test_name_too_long_for_a_dvc_file():
+    dvcfile.check_name_fits("/r/" + "a" * 251, "x")  # a 255-byte .dvc name: fine
+    with pytest.raises(PathTooLongError, match="252 bytes; at most 251"):
+        dvcfile.check_name_fits("/r/" + "a" * 252, "x")
+    with pytest.raises(PathTooLongError, match="at most 251"):
+        dvcfile.check_name_fits("/r/" + "é" * 126, "x")  # bytes count, not characters

@@ -63,3 +63,31 @@ def test_bytes_are_those_of_json_dumps():
     assert M.Manifest(entries).to_bytes() == json.dumps(items, sort_keys=True).encode("utf-8")
     assert M.Manifest({}).to_bytes() == b"[]"
     assert M.Manifest({}).oid == "d751713988987e9331980363e24189ce.dir"
+
+
+@pytest.mark.parametrize("rels, clash", [
+    (["a", "a-b/c", "a/b"], "a"),  # "a-b" sorts between "a" and "a/b"
+    (["x/y", "x/y/z", "x/yy"], "x/y"),
+    (["p", "p-q", "q/p"], None),
+])
+def test_file_and_folder_clash_found_both_ways(rels, clash):
+    long = "L" * (M._LONG + 1)  # one long relpath sends the check the sorted way
+    for extra in ([], [long]):
+        data = json.dumps([{"md5": GOOD, "relpath": r} for r in rels + extra]).encode()
+        if clash is None:
+            M.Manifest.from_bytes(data, "m")
+            continue
+        with pytest.raises(DataverError, match=f"'{clash}' is both a file and a directory"):
+            M.Manifest.from_bytes(data, "m")
+
+
+def test_a_mebibyte_relpath_is_read_in_linear_time():
+    # Every parent of a 500,000-folder relpath looked up one by one: hours. Now a blink.
+    rel = "a/" * (1 << 19) + "f"
+    data = json.dumps([{"md5": GOOD, "relpath": rel}, {"md5": GOOD, "relpath": "b"}]).encode()
+    assert len(M.Manifest.from_bytes(data, "m")) == 2
+    with pytest.raises(DataverError, match="'a/a' is both a file and a directory"):
+        M.Manifest.from_bytes(data[:-1] + b', {"md5": "%s", "relpath": "a/a"}]' % GOOD.encode(), "m")
+    with pytest.raises(DataverError, match=r"^m: duplicate entry 'a/a/a.*\.\.\..*a/f'$"):
+        M.Manifest.from_bytes(data[:-1] + b', {"md5": "%s", "relpath": "%s"}]'
+                              % (GOOD.encode(), rel.encode()), "m")  # a short message all the same
