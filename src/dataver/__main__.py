@@ -1,6 +1,4 @@
 """Allow `python -m dataver`."""
-import sys
+from dataver.cli.main import entry
 
-from dataver.cli.main import main
-
-sys.exit(main())
+entry()

@@ -105,7 +105,7 @@ def _remote_url(repo, remote: str | None) -> str:
     name = remote or default_remote_name(repo.config)
     conf = repo.config.remotes().get(name)
     if conf is None:
-        raise RemoteError(f"remote '{name}' does not exist", hint="see `dataver remote list`")
+        raise repo.config.missing_remote(name)  # names the file of core.remote
     return str(conf["url"]).rstrip("/")
 
 

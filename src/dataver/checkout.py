@@ -1,20 +1,24 @@
 """Materialising outputs: diff a wanted manifest against disk and touch only what differs.
 
 Safety: a workspace file is replaced or deleted only if its content is saved in the cache (or
-with ``force``), so checkout never destroys data the user has not committed.
+with ``force``), so checkout never destroys data the user has not committed. An object is used
+only if it is unchanged since it was stored (its tag, see :mod:`dataver.objtag`, else a hash):
+a corrupt one is reported, never copied into the workspace.
 """
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 
-from dataver.errors import CheckoutConflictError, MissingCacheError
+from dataver.errors import CheckoutConflictError, CorruptObjectError, MissingCacheError
 from dataver.hashing import MD5
 from dataver.linking import Linker, is_link_tmp, remove_stale_tmp
 from dataver.manifest import Manifest
-from dataver.odb import ObjectStore
+from dataver.objtag import is_tagged
+from dataver.odb import REPAIR_HINT, ObjectStore
 from dataver.parallel import spread_map
+from dataver.paths import make_dirs, remove_tree, walk_files
+from dataver.progress import SILENT
 from dataver.state import Stat
 from dataver.workspace import Hasher, IgnoreRules, scan_dir
 
@@ -27,12 +31,14 @@ class CheckoutResult:
     modified: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)  # (path, oid) absent from cache
+    corrupt: list[tuple[str, str]] = field(default_factory=list)  # (path, oid) found corrupt
 
     def merge(self, other: "CheckoutResult") -> None:
         self.added += other.added
         self.modified += other.modified
         self.deleted += other.deleted
         self.missing += other.missing
+        self.corrupt += other.corrupt
 
 
 class Materializer:
@@ -61,10 +67,10 @@ class Materializer:
                 return result
             if current is not None and current != oid and not force and not self._saved(current, hash_name):
                 raise _conflict(abspath)
-        if not os.path.exists(src):
-            result.missing.append((abspath, oid))
+        if not self.odb.sound(oid, hash_name):
+            (result.corrupt if os.path.exists(src) else result.missing).append((abspath, oid))
             return result
-        os.makedirs(os.path.dirname(abspath), exist_ok=True)
+        make_dirs(os.path.dirname(abspath))
         remove_stale_tmp(abspath)
         self.linker.link(src, abspath, isexec)
         self._remember(abspath, oid, hash_name)
@@ -81,7 +87,9 @@ class Materializer:
         self.hasher.state.set(self.hasher._key(abspath), st, oid, hash_name)
 
     def checkout_dir(self, abspath: str, manifest: Manifest, hash_name: str = MD5,
-                     force: bool = False, relink: bool = False) -> CheckoutResult:
+                     force: bool = False, relink: bool = False, progress=None) -> CheckoutResult:
+        """Make the directory ``abspath`` hold exactly ``manifest``'s files; ``progress``
+        shows the scan of what is there and the writing of what differs."""
         result = CheckoutResult()
         _replace_symlinked_dirs(_symlinked_dirs(abspath, [""]), force)
         if os.path.lexists(abspath) and not os.path.isdir(abspath):
@@ -90,7 +98,7 @@ class Materializer:
                 raise _conflict(abspath)
             os.unlink(abspath)
         folders: list[str] = []
-        current = self._scan(abspath, hash_name, folders)  # without our stale temp files (deleted)
+        current = self._scan(abspath, hash_name, folders, progress)  # without our stale temp files
         wanted = manifest.entries
         extra = [rel for rel in current if rel not in wanted]
         changed = [rel for rel in wanted if rel in current and (current[rel] != wanted[rel] or relink)]
@@ -106,7 +114,7 @@ class Materializer:
             _unlink(os.path.join(abspath, rel))
             result.deleted.append(rel)
         for rel in in_way:  # now empty but for empty folders (or, with force, ignored files)
-            shutil.rmtree(os.path.join(abspath, rel), onerror=_force_remove)
+            remove_tree(os.path.join(abspath, rel), _force_remove)
         _remove_empty_dirs(abspath, folders, wanted)
         todo = changed + new
         present = self.odb.existing((wanted[rel] for rel in todo), hash_name)
@@ -114,44 +122,80 @@ class Materializer:
         result.missing += [(os.path.join(abspath, rel), wanted[rel]) for rel in missing]
         missing_set = set(missing)
         todo = [rel for rel in todo if rel not in missing_set]
-        self._write_files(abspath, [(rel, wanted[rel]) for rel in todo], hash_name)
+        corrupt = self._write_files(abspath, [(rel, wanted[rel]) for rel in todo], hash_name,
+                                    progress or SILENT)
+        if corrupt:
+            result.corrupt += [(os.path.join(abspath, rel), wanted[rel]) for rel in corrupt]
+            todo = [rel for rel in todo if rel not in corrupt]
         in_current = set(current)
         for rel in todo:
             (result.modified if rel in in_current else result.added).append(rel)
-        os.makedirs(abspath, exist_ok=True)
+        make_dirs(abspath)
         return result
 
-    def _scan(self, abspath: str, hash_name: str, dirs: list[str] | None = None) -> dict[str, str]:
+    def _scan(self, abspath: str, hash_name: str, dirs: list[str] | None = None,
+              progress=None) -> dict[str, str]:
         if not os.path.isdir(abspath):
             return {}
         dir_key = self.hasher._key(abspath)
         files = []
-        for entry in scan_dir(abspath, dir_key, self.ignore, dirs):
+        for entry in scan_dir(abspath, dir_key, self.ignore, dirs, progress):
             if is_link_tmp(entry.relpath):  # left by an interrupted checkout: ours to delete
                 _unlink(entry.abspath)
             else:
                 files.append(entry)
-        return self.hasher.hash_entries(dir_key, files, hash_name)
+        return self.hasher.hash_entries(dir_key, files, hash_name, progress)
 
-    def _write_files(self, base: str, items: list[tuple[str, str]], hash_name: str) -> None:
+    def _write_files(self, base: str, items: list[tuple[str, str]], hash_name: str,
+                     progress=SILENT) -> set[str]:
+        """Write the files ``items`` (relpath, oid) below ``base``; returns the relpaths not
+        written because their object is corrupt."""
         if not items:
-            return
+            return set()
         parents = {os.path.dirname(os.path.join(base, rel)) for rel, _ in items}
         for parent in sorted(parents):
-            os.makedirs(parent, exist_ok=True)
+            make_dirs(parent)  # deep trees: no recursion
+        odb = self.odb
 
-        def write(item: tuple[str, str]) -> None:
+        def write_tagged(item: tuple[str, str]) -> bool:
+            """Write one file if its object's tag vouches for it (one stat; runs in workers)."""
             rel, oid = item
-            dest = os.path.join(base, rel)
-            self.linker.link(self.odb.path(oid, hash_name), dest)
+            src = odb.path(oid, hash_name)
+            if not is_tagged(os.stat(src), oid):
+                return False
+            self.linker.link(src, os.path.join(base, rel))
+            return True
 
-        write(items[0])  # settles the link type before going parallel
-        spread_map(write, items[1:])
+        with progress.phase("Checking out", len(items)):
+            first = 0  # one file written here settles the link type before going parallel
+            while first < len(items) and not write_tagged(items[first]):
+                first += 1
+            done = [False] * len(items)
+            if first < len(items):
+                progress.advance(first + 1)
+                done[first:] = [True] + spread_map(write_tagged, items[first + 1:], progress=progress)
+            unchecked = [item for item, ok in zip(items, done) if not ok]
+            corrupt = self._write_verified(base, unchecked, hash_name, progress) if unchecked else set()
         facts = {}
         for rel, oid in items:
-            st = os.stat(os.path.join(base, rel))
-            facts[rel] = (Stat.of(st), oid)
+            if rel not in corrupt:
+                facts[rel] = (Stat.of(os.stat(os.path.join(base, rel))), oid)
         self.hasher.state.update_dir(self.hasher._key(base), facts, hash_name)
+        return corrupt
+
+    def _write_verified(self, base: str, items: list[tuple[str, str]], hash_name: str,
+                        progress=SILENT) -> set[str]:
+        """Write files whose objects carry no valid tag, once each object is vouched for by a
+        recorded stat or by hashing it; returns the relpaths whose object proved corrupt."""
+        odb = self.odb
+        suspect = {oid for _rel, oid in items if not odb.trusted(oid, hash_name)}
+        bad = set(odb.verify_many(sorted(suspect), hash_name)) if suspect else set()
+        good = [(rel, oid) for rel, oid in items if oid not in bad]
+        with progress.phase("Checking out", len(good)):  # these were counted as checked
+            spread_map(lambda item: self.linker.link(odb.path(item[1], hash_name),
+                                                     os.path.join(base, item[0])), good,
+                       progress=progress)
+        return {rel for rel, oid in items if oid in bad}
 
     def _remove_dir_safely(self, abspath: str, force: bool) -> None:
         current = self._scan(abspath, MD5)
@@ -162,7 +206,7 @@ class Materializer:
             hidden = _unscanned_file(abspath, current)
             if hidden:
                 raise _conflict(hidden)
-        shutil.rmtree(abspath, onerror=_force_remove)
+        remove_tree(abspath, _force_remove)
 
 
 def _dirs_in_way(base: str, new: list[str], current, force: bool) -> list[str]:
@@ -183,11 +227,9 @@ def _unscanned_file(directory: str, scanned) -> str | None:
     """A file below ``directory`` that is not in ``scanned`` (relpaths), e.g. one .dvcignore
     hides: checkout must not delete what it never compared with the cache."""
     known = set(scanned)
-    for dirpath, _dirs, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(dirpath, name)
-            if os.path.relpath(path, directory).replace(os.sep, "/") not in known:
-                return path
+    for path in walk_files(directory):
+        if os.path.relpath(path, directory).replace(os.sep, "/") not in known:
+            return path
     return None
 
 
@@ -227,7 +269,17 @@ def _conflict(path: str, count: int = 1) -> CheckoutConflictError:
     )
 
 
-def missing_error(missing: list[tuple[str, str]]) -> MissingCacheError:
+def missing_error(missing: list[tuple[str, str]],
+                  corrupt: list[tuple[str, str]] = ()) -> MissingCacheError | CorruptObjectError:
+    """The error for objects a checkout could not use: corrupt ones first, as
+    the graver news, then missing ones."""
+    if corrupt:
+        path, oid = corrupt[0]
+        others = len(corrupt) - 1 + len(missing)
+        more = f" (and {others} more corrupt or missing)" if others else ""
+        return CorruptObjectError(
+            f"cache object {oid} for '{path}' is corrupt (its content changed after it was "
+            f"stored){more}, so it was not checked out", hint=REPAIR_HINT)
     path, oid = missing[0]
     more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
     return MissingCacheError(

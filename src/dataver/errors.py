@@ -35,12 +35,29 @@ def _mentions(text: str, path: str) -> bool:
     return re.search(rf"(?<![\w./-]){re.escape(path)}(?![\w./-])", text) is not None
 
 
+class DataverWarning(UserWarning):
+    """Something suspicious that does not stop the command. Raised through :func:`warn` (the
+    ``warnings`` module), so lower layers never print: the CLI shows one ``WARNING:`` line."""
+
+
+def warn(message: str, *, path: str | None = None, hint: str | None = None) -> None:
+    """Issue a DataverWarning worded like a UserError (what, where, what to do). The same
+    warning is shown once per command."""
+    import warnings
+
+    warnings.warn(DataverWarning(UserError(message, path=path, hint=hint).format()), stacklevel=1)
+
+
 class NotARepoError(UserError):
     """No `.dvc` directory was found above the working directory."""
 
 
 class TargetError(UserError):
     """A target path is invalid, outside the repo, or not tracked."""
+
+
+class PathTooLongError(TargetError):
+    """A name or path is longer than the file system allows (NAME_MAX, PATH_MAX)."""
 
 
 class DvcFileError(UserError):
@@ -107,12 +124,48 @@ def from_os_error(exc: BaseException) -> UserError | None:
     if not isinstance(exc, OSError) or exc.errno not in _ENVIRONMENT_ERRNOS:
         return None
     what, hint = _ENVIRONMENT_ERRNOS[exc.errno]
-    path = exc.filename
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
+    path = _error_path(exc)
     if path is not None:
-        path = _display_path(str(path))
+        path = _display_path(path)
     return EnvironmentFault(f"{what}: '{path}'" if path else what, hint=hint)
+
+
+# The temp names dataver writes under before renaming into place, by their writer, and the tail
+# that makes each one: cut it off and what is left is the path the temp file stands for.
+_TEMP_TAILS = (
+    r"\.[0-9a-f]{8}\.dvtmp",                   # linking.tmp_path_for: checkout, commit, get
+    r"(?:\.\d+\.[0-9a-f]{6})?\.dataver\.tmp",  # atomic.write_bytes_atomic; ops/install hooks
+    r"(?:[/\\]incoming)?\.[0-9a-f]{12}\.tmp",  # odb._tmp_name (incoming.*: the cache dir itself);
+                                              # remote/local and fsspec uploads
+    r"(?<=[/\\]config)\.tmp", r"(?<=[/\\]config\.local)\.tmp",  # config.Config.write
+)
+
+
+def user_path(path: str) -> str:
+    """``path``, or the path it stands for when it is one of dataver's temp names (an error about
+    ``imgs.9d61ca3c.dvtmp`` is about ``imgs``: the user has never heard of the temp file). The
+    temp name of a name too long to take a tail has that name shortened (``paths.temp_base``:
+    a prefix, ``~`` and 8 hex digits); it stands for a name starting with that prefix."""
+    import re
+
+    match = re.search(rf"(~[0-9a-f]{{8}})?(?:{'|'.join(_TEMP_TAILS)})$", path)
+    if match is None:
+        return path
+    name = path.rpartition("/")[2]
+    marker = match.group(1) or ""
+    shortened = marker and len(name.encode("utf-8", "surrogateescape")) > 250
+    return path[:match.start()] + ("..." if shortened else marker)
+
+
+def _error_path(exc: OSError) -> str | None:
+    """The path an OSError is about, as the user knows it. Of a two-path call (rename, link) the
+    one that is a temp name of ours is the one in the user's directory, so it is named."""
+    names = [os.fsdecode(n) if isinstance(n, bytes) else str(n)
+             for n in (exc.filename, exc.filename2) if n is not None]
+    for name in names:
+        if user_path(name) != name:
+            return user_path(name)
+    return names[0] if names else None
 
 
 def _display_path(path: str) -> str:

@@ -45,27 +45,30 @@ def fingerprint(data: bytes) -> str:
     return blake2b(data, digest_size=16).hexdigest()
 
 
-def md5_file(path: str | os.PathLike, name: str = MD5) -> str:
-    """Stream ``path`` through md5. ``name`` is ``md5`` (raw bytes) or ``md5-dos2unix`` (DVC 2.x)."""
+def md5_file(path: str | os.PathLike, name: str = MD5, progress=None) -> str:
+    """Stream ``path`` through md5. ``name`` is ``md5`` (raw bytes) or ``md5-dos2unix`` (DVC 2.x).
+    ``progress``: advanced by the bytes read, as they are read."""
     digest = new_md5()
     if name == LEGACY:
         with open(path, "rb") as fobj:
-            _update_dos2unix(digest, fobj)
+            _update_dos2unix(digest, fobj, progress)
         return digest.hexdigest()
-    return md5_stream(path)
+    return md5_stream(path, progress=progress)
 
 
-def md5_stream(path: str | os.PathLike, out_fd: int | None = None, size: int | None = None) -> str:
+def md5_stream(path: str | os.PathLike, out_fd: int | None = None, size: int | None = None,
+               progress=None) -> str:
     """md5 of the raw bytes of ``path``; with ``out_fd`` (empty, open for reading and writing),
     every byte is also written there, and the md5 is that of exactly the bytes written. ``size``:
     the file's size if the caller knows it (saves a ``stat`` per file; it only chooses how to
-    copy)."""
+    copy). ``progress``: advanced by the bytes hashed, as they are (pass one only for a large
+    file: see :func:`dataver.progress.file_phase`)."""
     digest = new_md5()
     with open(path, "rb", buffering=0) as fobj:
         if out_fd is not None and size is None:
             size = os.fstat(fobj.fileno()).st_size
         if out_fd is not None and size >= _KERNEL_COPY_SIZE:
-            _hash_kernel_copy(fobj.fileno(), out_fd, digest)
+            _hash_kernel_copy(fobj.fileno(), out_fd, digest, progress)
             return digest.hexdigest()
         buf = take_buffer()
         try:
@@ -77,6 +80,8 @@ def md5_stream(path: str | os.PathLike, out_fd: int | None = None, size: int | N
                 digest.update(view[:n])
                 if out_fd is not None:
                     write_all(out_fd, view[:n])
+                if progress is not None:
+                    progress.advance(0, n)
         finally:
             give_buffer(buf)
     return digest.hexdigest()
@@ -93,7 +98,7 @@ def write_all(fd: int, data) -> None:
         done += os.write(fd, data[done:])
 
 
-def _hash_kernel_copy(src_fd: int, out_fd: int, digest) -> None:
+def _hash_kernel_copy(src_fd: int, out_fd: int, digest, progress=None) -> None:
     """Copy ``src_fd`` to ``out_fd`` in the kernel (copy_file_range), chunk by chunk, while this
     thread hashes each chunk of the copy once it is written, through a read-only mapping. A
     large file's bytes never pass through a Python buffer, copying overlaps hashing, and the
@@ -130,6 +135,8 @@ def _hash_kernel_copy(src_fd: int, out_fd: int, digest) -> None:
                 raise item
             with mmap.mmap(out_fd, item - hashed, flags, mmap.PROT_READ, offset=hashed) as chunk:
                 digest.update(chunk)
+            if progress is not None:
+                progress.advance(0, item - hashed)
             hashed = item
     finally:
         stop.append(True)
@@ -208,7 +215,7 @@ def give_buffer(buf: bytearray) -> None:
     _BUFFERS.append(buf)
 
 
-def _update_dos2unix(digest, fobj) -> None:
+def _update_dos2unix(digest, fobj, progress=None) -> None:
     # DVC 2.x decided text-or-binary once, from the file's first 512 bytes, then replaced CRLF in
     # each 1 MiB read (a CRLF split across two reads stays). DVC 3 re-decides per chunk, so it
     # disagrees with 2.x on a few large files; 2.x wrote these hashes, so its rule is the one here.
@@ -220,10 +227,13 @@ def _update_dos2unix(digest, fobj) -> None:
         if text is None:
             text = is_text_block(chunk[:512])
         digest.update(chunk.replace(b"\r\n", b"\n") if text else chunk)
+        if progress is not None:
+            progress.advance(0, len(chunk))
 
 
-def md5_files(paths: list[str], sizes: list[int], name: str = MD5) -> dict[str, str]:
-    """Hash many files in parallel (``sizes``: theirs, to share the work); ``{path: md5}``."""
+def md5_files(paths: list[str], sizes: list[int], name: str = MD5, progress=None) -> dict[str, str]:
+    """Hash many files in parallel (``sizes``: theirs, to share the work); ``{path: md5}``.
+    ``progress`` advances per file hashed."""
     from dataver.parallel import spread_map
 
-    return dict(zip(paths, spread_map(lambda p: md5_file(p, name), paths, sizes)))
+    return dict(zip(paths, spread_map(lambda p: md5_file(p, name), paths, sizes, progress)))

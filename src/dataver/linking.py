@@ -10,6 +10,7 @@ import stat
 
 from dataver.errors import LinkError
 from dataver.hashing import copy_range
+from dataver.paths import temp_base
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 _UNSUPPORTED = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EPERM, errno.ENOSYS,
@@ -18,11 +19,15 @@ _UNSUPPORTED = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno
 
 _TMP_SUFFIX = ".dvtmp"
 _TMP_NAME = re.compile(r"\.[0-9a-f]{8}\.dvtmp$")
+_TMP_TAIL = len(".01234567.dvtmp")
 
 
 def tmp_path_for(dest: str) -> str:
-    """The temp name a link is made under before it is renamed to ``dest``."""
-    return f"{dest}.{os.urandom(4).hex()}{_TMP_SUFFIX}"
+    """The temp name a link is made under before it is renamed to ``dest``: ``dest`` plus
+    ``.<8 hex>.dvtmp``, with the name of ``dest`` shortened when that would not fit in a name
+    (see paths.temp_base; errors.user_path maps either back to ``dest``, or to the start of
+    its name)."""
+    return f"{temp_base(dest, _TMP_TAIL)}.{os.urandom(4).hex()}{_TMP_SUFFIX}"
 
 
 def is_link_tmp(name: str) -> bool:
@@ -34,7 +39,7 @@ def remove_stale_tmp(dest: str) -> None:
     """Delete temp files a killed checkout left next to ``dest``."""
     import glob
 
-    for path in glob.glob(glob.escape(dest) + ".*" + _TMP_SUFFIX):
+    for path in glob.glob(glob.escape(temp_base(dest, _TMP_TAIL)) + ".*" + _TMP_SUFFIX):
         if is_link_tmp(path):
             _unlink_quiet(path)
 
@@ -223,14 +228,15 @@ class Linker:
                 elif isexec:  # a link shares the cache object's mode: DVC makes it 0o544
                     os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR)
                 os.replace(tmp, dest)
+                if kind == "hardlink":
+                    # rename(2) between two links to one file does nothing and keeps both names:
+                    # relinking a file that already is a hardlink of the object would leave tmp
+                    _unlink_quiet(tmp)
             except LinkUnsupported as exc:
                 last_error = exc
                 continue
-            except BaseException as exc:
+            except BaseException:  # (an error naming ``tmp`` names ``dest``: errors.user_path)
                 _unlink_quiet(tmp)
-                if isinstance(exc, PermissionError) and exc.filename == tmp:
-                    # name the file the user knows, not our temp name
-                    raise PermissionError(exc.errno, exc.strerror, dest) from None
                 raise
             self._working = kind
             return kind

@@ -5,7 +5,9 @@ Manifests are content-addressed and immutable, so an entry keyed by object id ne
 Entries are written only after the `.dir` object was verified, validated and found in the
 canonical layout (so equal entries mean an equal oid), under the repo's
 ``.dvc/tmp`` (machine-local state, like the state db, never shared through git or a remote).
-Anything unreadable is ignored and rebuilt from the object itself.
+Each entry holds the object's stat (inode, mtime, size) when it was verified, and answers only
+while the object still has that stat: a `.dir` object changed in place (even to the same size)
+is read, and found corrupt, again. Anything unreadable is ignored and rebuilt from the object.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import os
 from dataver.atomic import load_marshal, save_marshal
 from dataver.manifest import Manifest
 
-_VERSION = 3  # 2: only manifests whose object is in the canonical layout; 3: its size
+_VERSION = 4  # 2: only canonical manifests; 3: the object's size; 4: its (inode, mtime_ns, size)
 
 
 class ManifestIndex:
@@ -26,13 +28,14 @@ class ManifestIndex:
     def _path(self, oid: str, hash_name: str) -> str:
         return os.path.join(self.root, f"{hash_name}-{oid}")
 
-    def load(self, oid: str, hash_name: str, size: int) -> Manifest | None:
+    def load(self, oid: str, hash_name: str, stat: tuple[int, int, int]) -> Manifest | None:
         """The manifest stored for ``oid``, or None when there is none (or it is unreadable).
-        ``size`` is the object's size in the cache now: an object that changed size since (a
-        damaged one) is not answered for, so reading it reports the damage."""
+        ``stat`` is the object's (inode, mtime_ns, size) in the cache now: an object whose stat
+        changed since it was verified is not answered for, so reading it reports any damage."""
         try:
-            version, stored_oid, stored_size, rels, md5s = load_marshal(self._path(oid, hash_name))
-            if (version, stored_oid, stored_size) != (_VERSION, oid, size) or len(rels) != len(md5s):
+            version, stored_oid, stored_stat, rels, md5s = load_marshal(self._path(oid, hash_name))
+            if (version, stored_oid, stored_stat) != (_VERSION, oid, tuple(stat)) \
+                    or len(rels) != len(md5s):
                 return None
         except (ValueError, TypeError):  # none, unreadable, or not of this shape
             return None
@@ -45,9 +48,9 @@ class ManifestIndex:
         except FileNotFoundError:
             pass
 
-    def store(self, oid: str, hash_name: str, manifest: Manifest, size: int) -> None:
-        """Remember ``manifest`` (already verified and validated) as ``oid``, whose object is
-        ``size`` bytes; best effort."""
+    def store(self, oid: str, hash_name: str, manifest: Manifest, stat: tuple[int, int, int]) -> None:
+        """Remember ``manifest`` (already verified and validated) as ``oid``, whose object has
+        the (inode, mtime_ns, size) ``stat``; best effort."""
         entries = manifest.entries
         save_marshal(self._path(oid, hash_name),
-                     (_VERSION, oid, size, tuple(entries), tuple(entries.values())))
+                     (_VERSION, oid, tuple(stat), tuple(entries), tuple(entries.values())))

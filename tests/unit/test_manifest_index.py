@@ -26,17 +26,27 @@ def test_second_read_comes_from_the_index(odb, tmp_path):
     oid = stored(odb, entries)
     assert dict(odb.read_manifest(oid).entries) == entries
     assert os.listdir(tmp_path / "index") == [f"md5-{oid}"]
-    # proof that the index answers: a parse of the (now damaged, same size) object would refuse it
+    # proof that the index answers: what it holds is returned without parsing the object
+    st = os.stat(odb.path(oid))
+    ManifestIndex(str(tmp_path / "index")).store(oid, "md5", Manifest({"only": "1" * 32}),
+                                                  (st.st_ino, st.st_mtime_ns, st.st_size))
+    assert dict(odb.read_manifest(oid).entries) == {"only": "1" * 32}
+
+
+@pytest.mark.parametrize("same_size", [True, False])
+def test_index_does_not_answer_for_a_changed_object(odb, tmp_path, same_size):
+    entries = {f"d{i % 7}/f{i}.jpg": f"{i:032x}" for i in range(50)}
+    oid = stored(odb, entries)
+    odb.read_manifest(oid)
     path = odb.path(oid)
     os.chmod(path, 0o644)
     size = os.path.getsize(path)
-    with open(path, "wb") as fobj:
-        fobj.write(b"x" * size)
-    assert dict(odb.read_manifest(oid).entries) == entries
-    with open(path, "wb") as fobj:  # damage that changes its size is seen, index or not
-        fobj.write(b"not json")
-    with pytest.raises(CorruptObjectError):
+    with open(path, "r+b") as fobj:  # changed in place: same inode
+        fobj.write(b"x" * size if same_size else b"not json")
+        fobj.truncate()
+    with pytest.raises(CorruptObjectError, match="content changed after it was stored"):
         odb.read_manifest(oid)
+    assert os.path.getsize(path) == (size if same_size else 8)  # reported, left as it is
 
 
 def test_index_never_stands_in_for_a_missing_object(odb):
@@ -61,8 +71,9 @@ def test_unreadable_or_foreign_entry_is_rebuilt_from_the_object(odb, tmp_path, d
     else:
         entry.write_bytes(damage)
     assert dict(odb.read_manifest(oid).entries) == entries
-    size = os.path.getsize(odb.path(oid))
-    assert ManifestIndex(str(tmp_path / "index")).load(oid, "md5", size).entries == entries
+    st = os.stat(odb.path(oid))
+    index = ManifestIndex(str(tmp_path / "index"))
+    assert index.load(oid, "md5", (st.st_ino, st.st_mtime_ns, st.st_size)).entries == entries
 
 
 def test_corrupt_object_is_refused_and_not_indexed(odb, tmp_path):

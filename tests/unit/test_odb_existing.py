@@ -54,5 +54,6 @@ def test_add_file_hashing_stores_read_only_objects_and_leaves_nothing_else(tmp_p
     with open(path, "rb") as fobj:
         assert fobj.read() == data
     assert os.stat(path).st_mode & 0o777 == 0o444
+    odb.close()  # ends this process's registration of temp files (dataver.leftovers)
     files = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "cache") for f in fs]
     assert files == [path]  # no temp file left behind

@@ -28,10 +28,12 @@ def register(sub) -> None:
 
 
 def run_add(args) -> int:
+    from dataver.progress import for_cli
     from dataver.repo import Repo
 
     with Repo() as repo:
-        results = repo.add(args.targets, glob=args.glob, no_commit=args.no_commit, out=args.out)
+        results = repo.add(args.targets, glob=args.glob, no_commit=args.no_commit, out=args.out,
+                           progress=for_cli(args.quiet))
         gitignores = sorted({os.path.relpath(os.path.join(os.path.dirname(r.path), ".gitignore"))
                              for r in results})
         dvcfiles = " ".join(os.path.relpath(r.dvcfile) for r in results)
@@ -43,10 +45,11 @@ def run_add(args) -> int:
 
 
 def run_commit(args) -> int:
+    from dataver.progress import for_cli
     from dataver.repo import Repo
 
     with Repo() as repo:
-        results = repo.commit(args.targets or None, force=args.force)
+        results = repo.commit(args.targets or None, force=args.force, progress=for_cli(args.quiet))
     for res in results:
         if res.changed:
             echo(args, f"Updated {os.path.relpath(res.dvcfile)}")

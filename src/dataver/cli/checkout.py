@@ -21,11 +21,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from dataver.progress import for_cli
     from dataver.repo import Repo
 
     with Repo() as repo:
         summary = repo.checkout(args.targets or None, force=args.force, relink=args.relink,
-                                recursive=args.recursive)
+                                recursive=args.recursive, progress=for_cli(args.quiet))
     if args.summary:
         counts = [f"{len(v)} {k}" for k, v in (("added", summary.added), ("modified", summary.modified),
                                                ("deleted", summary.deleted)) if v]

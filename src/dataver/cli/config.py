@@ -1,10 +1,10 @@
-"""`dataver config` and `dataver cache dir`."""
+"""`dataver config`, `dataver cache dir` and `dataver cache verify`."""
 from __future__ import annotations
 
 import os
 import sys
 
-from dataver.cli.main import common
+from dataver.cli.main import common, positive_int
 from dataver.errors import UserError
 
 
@@ -46,6 +46,20 @@ def register(sub) -> None:
     d.add_argument("-u", "--unset", action="store_true", help="remove cache.dir")
     d.add_argument("value", nargs="?", metavar="VALUE", help="new cache directory")
     d.set_defaults(func=run_cache_dir)
+
+    v = csub.add_parser("verify", help="check that every cache object matches its name",
+                        description="Hash every object in the cache and list those whose content "
+                                    "no longer matches their name (a disk fault, or an in-place "
+                                    "edit of a file linked to the cache). Exits 1 if any is "
+                                    "left corrupt. With --repair, move each corrupt object aside "
+                                    "(its bytes are kept until `dataver gc`) and fetch a good "
+                                    "copy from the remote.")
+    common(v)
+    v.add_argument("--repair", action="store_true",
+                   help="move corrupt objects aside and fetch good copies from the remote")
+    v.add_argument("-r", "--remote", metavar="NAME", help="remote for --repair (default: core.remote)")
+    v.add_argument("-j", "--jobs", type=positive_int, metavar="N", help="transfers to run at once")
+    v.set_defaults(func=run_cache_verify)
 
 
 def _dvc_dir() -> str | None:
@@ -110,3 +124,35 @@ def run_cache_dir(args) -> int:
     else:
         print(ops.cache_dir(dvc_dir, args.level))
     return 0
+
+
+def run_cache_verify(args) -> int:
+    from dataver.cli.output import echo
+    from dataver.progress import for_cli
+    from dataver.repo import Repo
+
+    with Repo() as repo:
+        result = repo.verify_cache(repair=args.repair, remote=args.remote, jobs=args.jobs,
+                                   progress=for_cli(getattr(args, "quiet", False)))
+    for oid, hash_name in result.corrupt:
+        used = f" (used by '{result.names[oid]}')" if oid in result.names else ""
+        if oid in result.fetched:
+            what = "replaced by a good copy from the remote"
+        elif oid in result.moved:
+            why = result.unfetched.get(oid, "not found")
+            what = f"moved aside to '{os.path.relpath(result.moved[oid])}'; no good copy: {why}"
+        else:
+            what = "left in place"
+        echo(args, f"corrupt: {oid}{used}: {what}")
+    if result.earlier:
+        echo(args, f"{len(result.earlier)} objects moved aside earlier are kept until `dataver gc`.")
+    left = result.unrepaired
+    echo(args, f"Checked {result.checked} objects: {len(result.corrupt)} corrupt"
+               + (f", {len(left)} not repaired." if result.corrupt else "."))
+    if left and not args.repair:
+        print("ERROR: corrupt objects in the cache (run `dataver cache verify --repair` to move "
+              "them aside and fetch good copies from the remote)", file=sys.stderr)
+    elif left:
+        print("ERROR: some corrupt objects have no good copy on the remote (add the data again "
+              "from another source, or restore it from a backup)", file=sys.stderr)
+    return 1 if left else 0

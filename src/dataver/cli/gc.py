@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from dataver.cli.main import common
+from dataver.cli.main import common, positive_int
 from dataver.cli.output import echo
 
 
@@ -18,7 +18,8 @@ def register(sub) -> None:
     p.add_argument("-r", "--remote", metavar="NAME", help="remote for -c (default: core.remote)")
     p.add_argument("--dry", action="store_true", help="only print what would be removed")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
-    p.add_argument("-j", "--jobs", type=int, metavar="N", help="deletions to run at once on the remote")
+    p.add_argument("-j", "--jobs", type=positive_int, metavar="N",
+                   help="deletions to run at once on the remote")
     from dataver.cli import revisions
 
     revisions.add_args(p, what="keep")
@@ -40,13 +41,16 @@ def run(args) -> int:
 
     if not args.workspace and not revisions.selected(args):
         raise UserError("nothing to keep was given", hint="use -w/--workspace, -a, -T, -A or --rev")
-    print(f"WARNING: This will remove all cache except items used in {scope(args)} of the current "
-          "repo.", file=sys.stderr)
-    if not (args.force or args.dry) and not _confirm("Are you sure you want to proceed?"):
-        return 1
-    with Repo() as repo:
+    with Repo() as repo:  # not a repository: say so before asking anything (as DVC does)
+        print(f"WARNING: This will remove all cache except items used in {scope(args)} of the "
+              "current repo.", file=sys.stderr)
+        if not (args.force or args.dry) and not _confirm("Are you sure you want to proceed?"):
+            print("Aborted.", file=sys.stderr)  # DVC exits 1 silently; say why nothing happened
+            return 1
+        from dataver.progress import for_cli
+
         result = repo.gc(cloud=args.cloud, remote=args.remote, dry=args.dry, jobs=args.jobs,
-                         used=revisions.used(repo, args))
+                         used=revisions.used(repo, args), progress=for_cli(args.quiet))
     verb = "Would remove" if args.dry else "Removed"
     if args.dry:
         for path in result.local:
@@ -63,9 +67,11 @@ def run(args) -> int:
 
 
 def _confirm(question: str) -> bool:
-    if not sys.stdin.isatty() and sys.stdin.closed:
+    if sys.stdin is None or sys.stdin.closed:  # no way to answer: the answer is no
         return False
     sys.stderr.write(f"{question} [y/n]: ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
+    if not sys.stdin.isatty():  # a piped answer is not echoed: end the question's line
+        sys.stderr.write("\n")
     return answer in ("y", "yes")

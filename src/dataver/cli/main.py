@@ -24,6 +24,9 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "data": ("remove", "rm", "move", "mv", "unprotect"), "config": ("config", "cache"),
     "misc": ("root", "check-ignore"),
 }
+# Commands that programs run, not people (the git hooks `install` writes): registered only when
+# named, so `--help` and the "invalid choice" list of a mistyped command leave them out.
+HIDDEN_COMMANDS = ("git-hook",)
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -57,20 +60,29 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in _modules_for(argv or []):
         importlib.import_module(f"dataver.cli.{name}").register(sub)
+    command = _command_word(argv or [])
+    for hidden in HIDDEN_COMMANDS:
+        if hidden != command:
+            sub.choices.pop(hidden, None)
     return parser
 
 
 def _modules_for(argv: list[str]) -> list[str]:
-    """The command modules to register for ``argv``: the one owning its command word (the
-    first argument that is neither a global option nor the value of ``--cd``), else all."""
+    """The command modules to register for ``argv``: the one owning its command word, else all."""
+    command = _command_word(argv)
+    return [m for m, commands in COMMAND_MODULES.items() if command in commands] or \
+        list(COMMAND_MODULES)
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The first argument that is neither a global option nor the value of ``--cd``."""
     args = iter(argv)
     for arg in args:
         if arg == "--cd":
             next(args, None)
         elif not arg.startswith("-"):
-            return [m for m, commands in COMMAND_MODULES.items() if arg in commands] or \
-                list(COMMAND_MODULES)
-    return list(COMMAND_MODULES)
+            return arg
+    return None
 
 
 def _terminal_width() -> int:
@@ -97,6 +109,20 @@ def common(parser: argparse.ArgumentParser) -> None:
                         help="print only errors")
     parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks on errors")
+
+
+def positive_int(text: str) -> int:
+    """argparse type of a count such as -j/--jobs: a whole number of at least 1 (0 or -1 would
+    otherwise be accepted and mean nothing, or hang)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     previous = _terminate_as_interrupt()
     try:
         _change_dir(args.cd)
-        return int(args.func(args) or 0)
+        return _call_showing_warnings(args)
     except UserError as exc:
         return _fail(args, exc)
     except Terminated:
@@ -150,6 +176,26 @@ def run(args: argparse.Namespace) -> int:
         return _fail(args, user_error)
     finally:
         _restore_sigterm(previous)
+
+
+def _call_showing_warnings(args: argparse.Namespace) -> int:
+    """``args.func(args)``; dataver's warnings (errors.warn) are shown as one `WARNING:` line each
+    on stderr, once per command, none with -q; other warnings as Python shows them."""
+    import warnings
+
+    from dataver.errors import DataverWarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if not issubclass(category, DataverWarning):
+            python_show(message, category, filename, lineno, file, line)
+        elif not getattr(args, "quiet", False):
+            print(f"WARNING: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        python_show = warnings.showwarning
+        warnings.showwarning = show
+        warnings.simplefilter("default", DataverWarning)  # also forgets what an earlier run showed
+        return int(args.func(args) or 0)
 
 
 def _change_dir(path: str | None) -> None:
@@ -198,5 +244,39 @@ def _restore_sigterm(previous) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
+def entry() -> None:
+    """The console script: run :func:`main`, then exit with its code.
+
+    A remote's client library may leave native threads running (obstore's tokio runtime, an
+    fsspec event loop). If the interpreter then finalizes, such a thread that touches Python
+    is ended with pthread_exit through frames that cannot unwind, and the process aborts
+    (SIGABRT) after the command succeeded. Nothing of the command's is left to finalize (repos,
+    databases and remotes are closed by then), so with other threads alive the process ends at
+    once, output flushed, with the command's exit code."""
+    code = main()
+    if _other_threads():
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        import os
+
+        os._exit(code)
+    sys.exit(code)
+
+
+def _other_threads() -> bool:
+    """Whether this process has a thread besides this one, native ones included."""
+    import os
+
+    try:
+        return len(os.listdir("/proc/self/task")) > 1
+    except OSError:
+        import threading
+
+        return threading.active_count() > 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -1,7 +1,7 @@
 """`dataver status`."""
 from __future__ import annotations
 
-from dataver.cli.main import common
+from dataver.cli.main import common, positive_int
 from dataver.cli.output import echo, print_json
 
 
@@ -17,7 +17,8 @@ def register(sub) -> None:
     p.add_argument("-c", "--cloud", action="store_true",
                    help="compare the cache with a remote instead of the workspace with the cache")
     p.add_argument("-r", "--remote", metavar="NAME", help="remote for -c (default: core.remote)")
-    p.add_argument("-j", "--jobs", type=int, metavar="N", help="requests to run at once for -c")
+    p.add_argument("-j", "--jobs", type=positive_int, metavar="N",
+                   help="requests to run at once for -c")
     from dataver.cli import revisions
 
     revisions.add_args(p, what="compare (with -c)")
@@ -29,8 +30,11 @@ def run(args) -> int:
 
     if args.cloud or args.remote:
         return run_cloud(args)
+    from dataver.progress import for_cli
+
     with Repo() as repo:
-        result = _relative_to_cwd(repo.root, repo.status(args.targets or None))
+        result = _relative_to_cwd(repo.root, repo.status(args.targets or None,
+                                                         progress=for_cli(args.quiet)))
     if args.quiet:
         return 1 if result else 0
     if args.json:

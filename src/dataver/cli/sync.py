@@ -1,7 +1,7 @@
 """`dataver push`, `pull` and `fetch`."""
 from __future__ import annotations
 
-from dataver.cli.main import common
+from dataver.cli.main import common, positive_int
 from dataver.cli.output import echo
 
 
@@ -10,7 +10,7 @@ def _options(p) -> None:
     p.add_argument("targets", nargs="*", metavar="TARGET",
                    help=".dvc files, outputs, or files inside tracked directories (default: all)")
     p.add_argument("-r", "--remote", metavar="NAME", help="remote to use (default: core.remote)")
-    p.add_argument("-j", "--jobs", type=int, metavar="N", help="transfers to run at once")
+    p.add_argument("-j", "--jobs", type=positive_int, metavar="N", help="transfers to run at once")
 
 
 def _revision_options(p) -> None:

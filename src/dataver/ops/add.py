@@ -16,6 +16,7 @@ from dataver.manifest import Manifest, is_dir_oid
 from dataver.ops.status import cache_only_grows, has_oid, in_cache, known_complete, mark_in_cache
 from dataver.ops.targets import is_inside, owner_of
 from dataver.parallel import spread_map
+from dataver.progress import SILENT, file_phase
 from dataver.workspace import FileEntry, is_exec, stat_file
 
 
@@ -32,42 +33,54 @@ class AddResult:
 
 
 def add(repo, targets: list[str], glob: bool = False, no_commit: bool = False,
-        out: str | None = None) -> list[AddResult]:
+        out: str | None = None, progress=None) -> list[AddResult]:
     """Track ``targets`` (files or directories): cache their content and write `.dvc` files.
 
     ``glob`` expands wildcards; ``no_commit`` writes the `.dvc` file without caching;
     ``out`` copies a single target to that path inside the repo and tracks the copy.
+    ``progress`` (a :class:`dataver.progress.Progress`) shows the targets done, and the
+    scanning, hashing and caching of each directory.
     """
+    progress = progress or SILENT
     paths = _expand(targets, glob)
     if out is not None:
         if len(paths) != 1:
             raise UserError("--out takes exactly one target")
         paths = [_copy_to_out(repo, paths[0], out)]
     with repo.lock:
+        repo.odb.clean_leftovers()
         tracked = repo.tracked()
         for path in paths:
             _check_target(repo, path, tracked)
-        with cache_only_grows(repo):
-            results = [_add_one(repo, path, no_commit) for path in paths]
+        with cache_only_grows(repo), progress.phase("Adding", len(paths), unit="targets"):
+            results = []
+            for path in paths:
+                results.append(_add_one(repo, path, no_commit, progress=progress))
+                progress.advance()
         repo.state.flush()
     _stage(repo, results)
     return results
 
 
-def commit(repo, targets: list[str] | None = None, force: bool = False) -> list[AddResult]:
+def commit(repo, targets: list[str] | None = None, force: bool = False,
+           progress=None) -> list[AddResult]:
     """Record the current workspace content of tracked outputs in their `.dvc` files and cache.
 
     Outputs of `dvc.yaml` stages are skipped (dataver reads dvc.lock but does not write it);
-    naming one explicitly is an error."""
+    naming one explicitly is an error. ``progress``: as for :func:`add`."""
+    progress = progress or SILENT
     with repo.lock:
+        repo.odb.clean_leftovers()
         items = _without_stages(repo.resolve_targets(targets), explicit=bool(targets))
         results = []
-        with cache_only_grows(repo):
+        with cache_only_grows(repo), progress.phase("Committing", len(items), unit="outputs"):
             for item in items:
                 if not os.path.lexists(item.abspath):
                     raise TargetError("output does not exist", path=item.relpath,
                                       hint="restore it with `dataver checkout` or remove the .dvc file")
-                results.append(_add_one(repo, item.abspath, no_commit=False, existing=item))
+                results.append(_add_one(repo, item.abspath, no_commit=False, existing=item,
+                                        progress=progress))
+                progress.advance()
         repo.state.flush()
     _stage(repo, [r for r in results if r.changed])
     return results
@@ -116,6 +129,7 @@ def _check_target(repo, path: str, tracked) -> None:
     stat_file(path)  # raises a clear error on a symlink loop
     _check_no_symlinked_dir(repo.root, path, rel)
     _refuse_backslash(os.path.basename(path), rel)
+    dvcfile.check_name_fits(path, rel)
     if dvcfile.is_dvcfile(path):
         raise TargetError("is a .dvc file and cannot be tracked", path=rel)
     stage = next((t.dvcfile for t in tracked if t.abspath == path and isinstance(t.dvcfile, dvcfile.Stage)),
@@ -166,15 +180,15 @@ def _refuse_backslash(name: str, where: str) -> None:
                           hint="rename it")
 
 
-def _add_one(repo, path: str, no_commit: bool, existing=None) -> AddResult:
+def _add_one(repo, path: str, no_commit: bool, existing=None, progress=SILENT) -> AddResult:
     dvc_path = existing.dvcfile.path if existing else dvcfile.dvcfile_for(path)
     recorded = existing.out if existing is not None else _recorded_out(dvc_path, path)
-    legacy = _unchanged_legacy_out(repo, path, recorded)
+    legacy = _unchanged_legacy_out(repo, path, recorded, progress)
     if legacy is not None:  # DVC 3 leaves an unchanged 2.x output as it is
         oid, size, nfiles, changed = legacy.md5, legacy.size or 0, legacy.nfiles, False
     else:
         previous = recorded.md5 if recorded is not None and recorded.hash_name == MD5 else None
-        oid, size, nfiles, changed = _record(repo, path, dvc_path, no_commit, previous)
+        oid, size, nfiles, changed = _record(repo, path, dvc_path, no_commit, previous, progress)
     gitignore = None
     # Like DVC: no entry when git already ignores the output (a pattern, or a re-add).
     if existing is None and not isinstance(repo.scm, scm.NoScm) and not repo.scm.is_ignored(path):
@@ -190,27 +204,28 @@ def _recorded_out(dvc_path: str, path: str):
     return next((o for o in dvcfile.read(dvc_path).outs if os.path.normpath(o.path) == rel), None)
 
 
-def _record(repo, path: str, dvc_path: str, no_commit: bool, previous: str | None = None):
+def _record(repo, path: str, dvc_path: str, no_commit: bool, previous: str | None = None,
+            progress=SILENT):
     """Hash and cache ``path``, then write its `.dvc` entry; (oid, size, nfiles, changed).
     ``previous``: the oid recorded for it so far, if any."""
     if os.path.isdir(path):
-        oid, size, nfiles = _add_dir(repo, path, no_commit, previous)
+        oid, size, nfiles = _add_dir(repo, path, no_commit, previous, progress)
         isexec = False
     else:
-        oid, size = _add_file(repo, path, no_commit)
+        oid, size = _add_file(repo, path, no_commit, progress)
         nfiles, isexec = None, is_exec(path)
     if not no_commit and _links_to_cache(repo, oid, path):
-        repo.materialize(path, oid, MD5, isexec, force=True, relink=True)
+        repo.materialize(path, oid, MD5, isexec, force=True, relink=True, progress=progress)
     return oid, size, nfiles, _write_dvcfile(dvc_path, path, oid, size, nfiles, isexec)
 
 
-def _unchanged_legacy_out(repo, path: str, out):
+def _unchanged_legacy_out(repo, path: str, out, progress=SILENT):
     """``out`` if it is a DVC 2.x (md5-dos2unix) output whose content is unchanged."""
     if out is None or out.hash_name != LEGACY or out.md5 is None:
         return None
     if not repo.odb.exists(out.md5, LEGACY):
         return None
-    return out if has_oid(repo, path, LEGACY, out.md5) else None
+    return out if has_oid(repo, path, LEGACY, out.md5, progress) else None
 
 
 def _links_to_cache(repo, oid: str, path: str) -> bool:
@@ -220,23 +235,25 @@ def _links_to_cache(repo, oid: str, path: str) -> bool:
     return kind in ("hardlink", "symlink")
 
 
-def _add_file(repo, path: str, no_commit: bool) -> tuple[str, int]:
+def _add_file(repo, path: str, no_commit: bool, progress=SILENT) -> tuple[str, int]:
     st = stat_file(path)
     key = repo.hasher._key(path)
     oid = repo.state.get(key, st)
     if oid is None:
         if no_commit:
-            oid, _ = repo.hasher.hash_file(path)
+            oid, _ = repo.hasher.hash_file(path, progress=progress)
         else:
-            oid = repo.odb.add_file_hashing(path, st.size)
+            with file_phase(progress, "Caching", st.size) as counter:
+                oid = repo.odb.add_file_hashing(path, st.size, progress=counter)
     elif not no_commit:
         repo.odb.add_file(path, oid)
     repo.state.set(key, st, oid)
     return oid, st.size
 
 
-def _add_dir(repo, path: str, no_commit: bool, previous: str | None = None) -> tuple[str, int, int]:
-    dir_key, files, stamp, known = repo.hasher.scan_stamped(path, repo.ignore)
+def _add_dir(repo, path: str, no_commit: bool, previous: str | None = None,
+             progress=SILENT) -> tuple[str, int, int]:
+    dir_key, files, stamp, known = repo.hasher.scan_stamped(path, repo.ignore, progress=progress)
     for entry in files:
         _refuse_backslash(entry.relpath, entry.abspath)
     size = sum(e.stat.size for e in files)
@@ -244,9 +261,9 @@ def _add_dir(repo, path: str, no_commit: bool, previous: str | None = None) -> t
     if known is not None and (no_commit or in_cache(repo, known, MD5)):
         return known, size, len(files)
     if no_commit:
-        oids = repo.hasher.hash_entries(dir_key, files)
+        oids = repo.hasher.hash_entries(dir_key, files, progress=progress)
     else:
-        oids = _store_entries(repo, dir_key, files, previous)
+        oids = _store_entries(repo, dir_key, files, previous, progress)
     manifest = Manifest(oids)
     if no_commit:
         oid = manifest.oid
@@ -257,9 +274,10 @@ def _add_dir(repo, path: str, no_commit: bool, previous: str | None = None) -> t
     return oid, size, len(files)
 
 
-def _store_entries(repo, dir_key: str, files: list[FileEntry],
-                   previous: str | None) -> dict[str, str]:
-    """Put every file into the cache, reading each unknown file once (hash while copying).
+def _store_entries(repo, dir_key: str, files: list[FileEntry], previous: str | None,
+                   progress=SILENT) -> dict[str, str]:
+    """Put every file into the cache, reading each unknown file once (hash while copying);
+    ``progress`` shows it as "Caching".
 
     Files the state database knows, whose object is already cached, cost nothing more: the
     objects are checked with one listing per cache directory, not a stat each, and not at all
@@ -279,7 +297,9 @@ def _store_entries(repo, dir_key: str, files: list[FileEntry],
             return oid
         return odb.add_file_hashing(entry.abspath, entry.stat.size)
 
-    oids = spread_map(store, work, [entry.stat.size for entry, _ in work])
+    sizes = [entry.stat.size for entry, _ in work]
+    with progress.phase("Caching", len(work), sum(sizes)):
+        oids = spread_map(store, work, sizes, progress)
     for (entry, _), oid in zip(work, oids):
         result[entry.relpath] = oid
     repo.hasher.remember_files(dir_key, files, result, read=unknown)

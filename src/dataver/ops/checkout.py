@@ -8,6 +8,8 @@ from dataver.checkout import CheckoutResult, missing_error
 from dataver.errors import MissingCacheError, TargetError
 from dataver.manifest import Manifest, is_dir_oid
 from dataver.ops.targets import resolve_partial
+from dataver.paths import check_creatable
+from dataver.progress import SILENT
 
 
 @dataclass
@@ -25,15 +27,20 @@ class CheckoutSummary:
 
 
 def checkout(repo, targets: list[str] | None = None, force: bool = False, relink: bool = False,
-             recursive: bool = False, allow_missing: bool = False) -> CheckoutSummary:
+             recursive: bool = False, allow_missing: bool = False,
+             progress=None) -> CheckoutSummary:
     """Restore the outputs named by ``targets`` (all if None) from the cache.
 
     Only files that differ are written. A file whose current content is not in the cache is not
     overwritten unless ``force``. Missing cache objects raise MissingCacheError after everything
-    else was checked out (unless ``allow_missing``).
+    else was checked out (unless ``allow_missing``). ``progress`` (a
+    :class:`dataver.progress.Progress`) shows the outputs done, and the scanning and writing
+    of each directory.
     """
+    progress = progress or SILENT
     summary = CheckoutSummary()
     missing: list[tuple[str, str]] = []
+    corrupt: list[tuple[str, str]] = []
     with repo.lock:
         plans = []
         for item, subpath in resolve_partial(repo, targets):
@@ -47,24 +54,30 @@ def checkout(repo, targets: list[str] | None = None, force: bool = False, relink
             # Read (and validate) every manifest before writing anything: a corrupt or crafted
             # one stops the checkout while the workspace is still untouched.
             manifest = repo.odb.read_manifest(out.md5, out.hash_name) if is_dir_oid(out.md5) else None
+            check_creatable(item.abspath, manifest)  # names too long for this file system
             plans.append((item, subpath, manifest))
-        for item, subpath, manifest in plans:
-            out = item.out
-            if subpath is None:
-                base = item.abspath
-                res = repo.materialize(base, out.md5, out.hash_name, out.isexec, force, relink,
-                                       manifest=manifest)
-            else:
-                base, res = _checkout_part(repo, item, subpath, manifest, force, relink)
-            _record(summary, base, res)
-            missing += res.missing
+        with progress.phase("Checking out", len(plans), unit="outputs"):
+            for item, subpath, manifest in plans:
+                out = item.out
+                if subpath is None:
+                    base = item.abspath
+                    res = repo.materialize(base, out.md5, out.hash_name, out.isexec, force, relink,
+                                           manifest=manifest, progress=progress)
+                else:
+                    base, res = _checkout_part(repo, item, subpath, manifest, force, relink,
+                                               progress)
+                _record(summary, base, res)
+                missing += res.missing
+                corrupt += res.corrupt
+                progress.advance()
         repo.state.flush()
-    if missing and not allow_missing:
-        raise missing_error([(os.path.relpath(p), o) for p, o in missing])
+    if corrupt or (missing and not allow_missing):
+        raise missing_error([(os.path.relpath(p), o) for p, o in missing],
+                            [(os.path.relpath(p), o) for p, o in corrupt])
     return summary
 
 
-def _checkout_part(repo, item, subpath: str, manifest, force: bool, relink: bool):
+def _checkout_part(repo, item, subpath: str, manifest, force: bool, relink: bool, progress):
     """Check out only ``subpath`` (a file or folder) of a tracked directory, as DVC does for a
     target inside an output; returns (the path checked out, its CheckoutResult)."""
     if manifest is None:
@@ -80,7 +93,8 @@ def _checkout_part(repo, item, subpath: str, manifest, force: bool, relink: bool
     if not part:
         raise TargetError(f"is not part of output '{item.relpath}'", path=os.path.relpath(base),
                           hint="check the path")
-    return base, repo.materializer.checkout_dir(base, Manifest(part), out.hash_name, force, relink)
+    return base, repo.materializer.checkout_dir(base, Manifest(part), out.hash_name, force, relink,
+                                                progress)
 
 
 def _record(summary: CheckoutSummary, base: str, res: CheckoutResult) -> None:
@@ -94,7 +108,7 @@ def _record(summary: CheckoutSummary, base: str, res: CheckoutResult) -> None:
     summary.added += [rel(p) for p in res.added]
     summary.modified += [rel(p) for p in res.modified]
     summary.deleted += [rel(p) for p in res.deleted]
-    summary.failed += [rel(p) for p, _ in res.missing]
+    summary.failed += [rel(p) for p, _ in res.missing + res.corrupt]
 
 
 __all__ = ["checkout", "CheckoutSummary", "MissingCacheError"]

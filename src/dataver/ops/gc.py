@@ -14,6 +14,7 @@ from dataver import transfer
 from dataver.errors import UserError
 from dataver.hashing import LEGACY, MD5
 from dataver.manifest import valid_oid
+from dataver.progress import SILENT
 from dataver.remote.base import object_key
 
 
@@ -31,8 +32,11 @@ class GcResult:
 
 
 def gc(repo, cloud: bool = False, remote: str | None = None, dry: bool = False,
-       jobs: int | None = None, used=None) -> GcResult:
-    """Remove unused objects. ``used`` defaults to every output of the current `.dvc` files."""
+       jobs: int | None = None, used=None, progress=None) -> GcResult:
+    """Remove unused objects. ``used`` defaults to every output of the current `.dvc` files.
+    ``progress`` (a :class:`dataver.progress.Progress`) shows the listing of the cache and the
+    removal from it."""
+    progress = progress or SILENT
     with repo.lock:
         used = used if used is not None else transfer.used_in_workspace(repo, None)
         rem = None
@@ -49,9 +53,10 @@ def gc(repo, cloud: bool = False, remote: str | None = None, dry: bool = False,
         try:
             keep = _used_keys(repo, rem, used)
             result = GcResult(remote_name=rem.name if rem else None)
-            result.local = _gc_cache(repo, keep, dry)
-            if not dry:
-                repo.odb.remove_stale_tmp()  # left by killed processes
+            result.local = _gc_cache(repo, keep, dry, progress)
+            if not dry:  # temp files left by killed processes
+                repo.odb.clean_leftovers(rem)
+                repo.odb.remove_stale_tmp()
             if rem is not None:
                 result.remote = _gc_remote(rem, keep, dry)
             return result
@@ -77,31 +82,36 @@ def _used_keys(repo, rem, used) -> set[str]:
     return set(plan.files) | set(plan.dirs)
 
 
-def _gc_cache(repo, keep: set[str], dry: bool) -> list[str]:
-    removed = []
-    for oid, hash_name in _cache_objects(repo.odb.root):
-        if object_key(oid, hash_name) in keep:
-            continue
-        path = repo.odb.path(oid, hash_name)
-        removed.append(path)
-        if not dry:
-            repo.odb.remove(oid, hash_name)
-    return removed
+def _gc_cache(repo, keep: set[str], dry: bool, progress=SILENT) -> list[str]:
+    unused = [(oid, hash_name) for oid, hash_name in _cache_objects(repo.odb.root, progress)
+              if object_key(oid, hash_name) not in keep]
+    removed = [repo.odb.path(oid, hash_name) for oid, hash_name in unused]
+    if not dry:
+        with progress.phase("Removing unused objects", len(unused), unit="objects"):
+            for oid, hash_name in unused:
+                repo.odb.remove(oid, hash_name)
+                progress.advance()
+    return removed + repo.odb.remove_corrupt(dry)  # and corrupt objects a repair moved aside
 
 
-def _cache_objects(root: str):
-    """``(oid, hash_name)`` of every object in the cache, both layouts; temp files skipped."""
+def _cache_objects(root: str, progress=SILENT) -> list[tuple[str, str]]:
+    """``(oid, hash_name)`` of every object in the cache, both layouts; temp files skipped.
+    ``progress`` counts the prefix directories listed."""
+    dirs = []  # (prefix, its path, hash name)
     for base, hash_name in ((os.path.join(root, "files", "md5"), MD5), (root, LEGACY)):
         try:
             prefixes = sorted(os.listdir(base))
         except FileNotFoundError:
             continue
-        for prefix in prefixes:
-            if len(prefix) != 2 or not os.path.isdir(os.path.join(base, prefix)):
-                continue
-            for entry in os.scandir(os.path.join(base, prefix)):
-                if valid_oid(prefix + entry.name):
-                    yield prefix + entry.name, hash_name
+        dirs += [(prefix, os.path.join(base, prefix), hash_name) for prefix in prefixes
+                 if len(prefix) == 2 and os.path.isdir(os.path.join(base, prefix))]
+    found = []
+    with progress.phase("Listing the cache", len(dirs), unit="directories"):
+        for prefix, path, hash_name in dirs:
+            with os.scandir(path) as entries:
+                found += [(prefix + e.name, hash_name) for e in entries if valid_oid(prefix + e.name)]
+            progress.advance()
+    return found
 
 
 def _gc_remote(rem, keep: set[str], dry: bool) -> list[str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from dataver import dvcfile, scm
 from dataver.errors import TargetError, UserError
 from dataver.external import is_local_worktree, open_repo
+from dataver.linking import tmp_path_for
 from dataver.manifest import Manifest
 from dataver.ops import locate as loc_ops
 
@@ -87,6 +88,10 @@ def collect(src, path: str, rev: str | None, remote: str | None) -> _Source:
         if not os.path.exists(cached):
             raise loc_ops.not_available(loc, remote)
         files.append((rel, cached))
+    suspect = src.odb.untrusted(sorted(set(entries.values())), out.hash_name)
+    bad = src.odb.verify_many(suspect, out.hash_name) if suspect else []
+    if bad:  # never copy out bytes that changed since they were stored
+        raise src.odb.corrupt_error(bad[0], out.hash_name)
     sub = Manifest(entries)
     return _Source(files, out.md5 if not loc.subpath else sub.oid, out.hash_name, sub)
 
@@ -112,7 +117,7 @@ def write_files(source: _Source, dest: str) -> None:
     for rel, content in source.files:
         target = os.path.join(dest, *rel.split("/")) if rel else dest
         os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-        tmp = f"{target}.{os.getpid()}.tmp"
+        tmp = tmp_path_for(target)  # a name errors.user_path maps back to ``target``
         if isinstance(content, bytes):
             with open(tmp, "wb") as fobj:
                 fobj.write(content)

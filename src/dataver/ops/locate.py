@@ -117,11 +117,12 @@ def cached_file(repo, loc: Located, remote: str | None = None) -> str:
     """The cache path of the file at ``loc``, fetching it from the remote if needed."""
     oid = file_oid(repo, loc, remote)
     path = repo.odb.path(oid, loc.hash_name)
-    if os.path.exists(path):
-        return path
-    fetch_objects(repo, loc, remote)
     if not os.path.exists(path):
-        raise not_available(loc, remote)
+        fetch_objects(repo, loc, remote)
+        if not os.path.exists(path):
+            raise not_available(loc, remote)
+    if not repo.odb.sound(oid, loc.hash_name):  # never hand out bytes that changed since stored
+        raise repo.odb.corrupt_error(oid, loc.hash_name)
     return path
 
 

@@ -43,6 +43,8 @@ def move(repo, src: str, dst: str) -> MoveResult:
                               path=dst, hint="create it first")
         old = item.dvcfile.path
         renamed = os.path.splitext(os.path.basename(old))[0] == os.path.basename(src_abs)
+        if renamed:  # before anything moves: `dst.dvc` must be a name the disk takes
+            dvcfile.check_name_fits(dst_abs, dst)
         new = dvcfile.dvcfile_for(dst_abs) if renamed else old
         if renamed and os.path.lexists(new):
             raise TargetError(f"'{os.path.relpath(new)}' already exists",

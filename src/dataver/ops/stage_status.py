@@ -14,7 +14,7 @@ def stage_key(repo, stage) -> str:
     return stage.name if rel == "dvc.yaml" else f"{rel}:{stage.name}"
 
 
-def out_state(repo, item, listings: dict[str, str] | None = None) -> str | None:
+def out_state(repo, item, listings: dict[str, str] | None = None, progress=None) -> str | None:
     """A stage output's state: never locked counts as modified (or deleted), as DVC says; an
     output with ``cache: false`` is compared by hash only."""
     out = item.out
@@ -23,13 +23,13 @@ def out_state(repo, item, listings: dict[str, str] | None = None) -> str | None:
         return MODIFIED if exists else DELETED
     if out.cache and not in_cache(repo, out.md5, out.hash_name, listings):
         return NOT_IN_CACHE
-    return _compare(repo, item.abspath, out) if exists else DELETED
+    return _compare(repo, item.abspath, out, progress) if exists else DELETED
 
 
-def _compare(repo, abspath: str, entry) -> str | None:
+def _compare(repo, abspath: str, entry, progress=None) -> str | None:
     if entry.md5 is None:
         return MODIFIED
-    return None if has_oid(repo, abspath, entry.hash_name, entry.md5) else MODIFIED
+    return None if has_oid(repo, abspath, entry.hash_name, entry.md5, progress) else MODIFIED
 
 
 def stage_entries(repo, stage, changed_outs: dict[str, str]) -> list:

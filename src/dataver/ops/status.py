@@ -6,35 +6,29 @@ from contextlib import contextmanager
 
 from dataver.hashing import MD5
 from dataver.manifest import is_dir_oid
+from dataver.progress import SILENT
 
 MODIFIED, DELETED, NOT_IN_CACHE, NEW = "modified", "deleted", "not in cache", "new"
 
 
-def status(repo, targets: list[str] | None = None) -> dict[str, list[dict]]:
+def status(repo, targets: list[str] | None = None, progress=None) -> dict[str, list[dict]]:
     """``{dvcfile: [{"changed outs": {out_path: state}}]}`` for outputs that differ, the shape of
-    ``dvc status --json``; paths relative to the repo root. Empty when everything is up to date."""
-    from dataver import dvcfile
+    ``dvc status --json``; paths relative to the repo root. Empty when everything is up to date.
+    ``progress`` (a :class:`dataver.progress.Progress`) shows the outputs checked, and the
+    scanning and hashing of each directory."""
     from dataver.ops import stage_status
     from dataver.ops.targets import resolve_partial, unique
 
+    progress = progress or SILENT
     result: dict[str, list[dict]] = {}
     stages: dict[str, tuple] = {}  # dvc.yaml stages: key -> (stage, changed outs)
     listings: dict[str, str] = {}  # the cache listing stamp, taken once: status adds nothing
     # A path inside a tracked directory reports that whole output, as DVC does.
-    for item in unique([item for item, _sub in resolve_partial(repo, targets)]):
-        if isinstance(item.dvcfile, dvcfile.Stage):
-            key = stage_status.stage_key(repo, item.dvcfile)
-            outs = stages.setdefault(key, (item.dvcfile, {}))[1]
-            state = stage_status.out_state(repo, item, listings)
-            if state is not None:
-                outs[os.path.relpath(item.abspath, repo.root)] = state
-            continue
-        state = out_state(repo, item, listings)
-        if state is None:
-            continue
-        key = os.path.relpath(item.dvcfile.path, repo.root)
-        changed = _entry(result.setdefault(key, []))
-        changed[os.path.relpath(item.abspath, repo.root)] = state
+    items = unique([item for item, _sub in resolve_partial(repo, targets)])
+    with progress.phase("Checking", len(items), unit="outputs"):
+        for item in items:
+            _item_status(repo, item, listings, result, stages, progress)
+            progress.advance()
     for key, (stage, outs) in stages.items():
         entries = stage_status.stage_entries(repo, stage, outs)
         if entries:
@@ -43,13 +37,33 @@ def status(repo, targets: list[str] | None = None) -> dict[str, list[dict]]:
     return result
 
 
+def _item_status(repo, item, listings: dict[str, str], result: dict, stages: dict,
+                 progress) -> None:
+    """Put the state of output ``item`` into ``result`` (or ``stages``) if it changed."""
+    from dataver import dvcfile
+    from dataver.ops import stage_status
+
+    if isinstance(item.dvcfile, dvcfile.Stage):
+        key = stage_status.stage_key(repo, item.dvcfile)
+        outs = stages.setdefault(key, (item.dvcfile, {}))[1]
+        state = stage_status.out_state(repo, item, listings, progress)
+        if state is not None:
+            outs[os.path.relpath(item.abspath, repo.root)] = state
+        return
+    state = out_state(repo, item, listings, progress)
+    if state is not None:
+        key = os.path.relpath(item.dvcfile.path, repo.root)
+        changed = _entry(result.setdefault(key, []))
+        changed[os.path.relpath(item.abspath, repo.root)] = state
+
+
 def _entry(entries: list[dict]) -> dict:
     if not entries:
         entries.append({"changed outs": {}})
     return entries[0]["changed outs"]
 
 
-def out_state(repo, item, listings: dict[str, str] | None = None) -> str | None:
+def out_state(repo, item, listings: dict[str, str] | None = None, progress=None) -> str | None:
     """``modified``/``deleted``/``not in cache``/``new`` (never committed), or None if unchanged.
     ``listings``: see :func:`in_cache`."""
     out = item.out
@@ -60,14 +74,16 @@ def out_state(repo, item, listings: dict[str, str] | None = None) -> str | None:
         return NOT_IN_CACHE
     if not os.path.lexists(item.abspath):
         return DELETED
-    return None if has_oid(repo, item.abspath, out.hash_name, out.md5) else MODIFIED
+    return None if has_oid(repo, item.abspath, out.hash_name, out.md5, progress) else MODIFIED
 
 
 def in_cache(repo, oid: str, hash_name: str, listings: dict[str, str] | None = None) -> bool:
     """Whether object ``oid`` (and, for a `.dir`, every file it lists) is in the cache.
     ``listings`` (hash name -> listing stamp) lets a command that adds nothing to the cache take
-    the stamp once for all its outputs."""
-    if not repo.odb.exists(oid, hash_name):
+    the stamp once for all its outputs. The object itself must be sound, as DVC checks: one
+    whose content changed since it was stored counts as not in the cache (the files a `.dir`
+    lists are checked when checkout or push use them, and by `cache verify`)."""
+    if not repo.odb.sound(oid, hash_name):
         return False
     if not is_dir_oid(oid):
         return True
@@ -123,10 +139,11 @@ def _cache_key(hash_name: str, oid: str = "") -> str:
     return f"cache:{hash_name}:{oid}"
 
 
-def has_oid(repo, abspath: str, hash_name: str, oid: str) -> bool:
+def has_oid(repo, abspath: str, hash_name: str, oid: str, progress=None) -> bool:
     """Whether the workspace content at ``abspath`` has ``oid`` (a `.dir` oid for a directory)."""
     if os.path.isdir(abspath):
-        return is_dir_oid(oid) and repo.hasher.dir_has_oid(abspath, repo.ignore, oid, hash_name)
+        return is_dir_oid(oid) and repo.hasher.dir_has_oid(abspath, repo.ignore, oid, hash_name,
+                                                           progress)
     if not os.path.exists(abspath):  # a broken symlink
         return False
-    return repo.hasher.hash_file(abspath, hash_name)[0] == oid
+    return repo.hasher.hash_file(abspath, hash_name, progress)[0] == oid

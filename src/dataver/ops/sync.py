@@ -21,6 +21,7 @@ class PullResult:
     added: list[str] = field(default_factory=list)
     modified: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    corrupt: list[tuple[str, str]] = field(default_factory=list)  # (path, oid) not checked out
 
 
 def _remote(repo, name, jobs):
@@ -71,18 +72,23 @@ def pull(repo, targets=None, remote=None, jobs=None, progress: Progress | None =
         for item, subpath in transfer.resolve_partial(repo, targets):
             if item.out.md5 is None or not item.out.cache:
                 continue
-            _checkout_one(repo, item, subpath, force, result)
+            _checkout_one(repo, item, subpath, force, result, progress)
         repo.state.flush()
     if error is not None:
         raise error
+    if result.corrupt:
+        from dataver.checkout import missing_error
+
+        raise missing_error([], result.corrupt)
     return result
 
 
-def _checkout_one(repo, item, subpath, force, result: PullResult) -> None:
+def _checkout_one(repo, item, subpath, force, result: PullResult, progress=None) -> None:
     out = item.out
     if subpath is None:
         try:
-            res = repo.materialize(item.abspath, out.md5, out.hash_name, out.isexec, force)
+            res = repo.materialize(item.abspath, out.md5, out.hash_name, out.isexec, force,
+                                   progress=progress)
         except FileNotFoundError:
             return
         base = item.abspath
@@ -107,6 +113,7 @@ def _checkout_one(repo, item, subpath, force, result: PullResult) -> None:
     result.added += [rel(p) for p in res.added]
     result.modified += [rel(p) for p in res.modified]
     result.deleted += [rel(p) for p in res.deleted]
+    result.corrupt += [(rel(p), oid) for p, oid in res.corrupt]
 
 
 def cloud_status(repo, targets=None, remote=None, jobs=None, used=None) -> dict[str, str]:

@@ -28,7 +28,8 @@ class Remote:
         """A one-line RemoteError about this remote."""
         if isinstance(exc, RemoteError):
             return exc
-        return remote_error(self.name, self.url, exc, what)
+        return remote_error(self.name, self.url, exc, what,
+                            credentials_configured=self.backend.credentials_configured)
 
     def check(self) -> None:
         """Contact the remote once; raise RemoteError (within seconds) if it is unusable."""
@@ -36,8 +37,8 @@ class Remote:
             self.backend.check()
         except RemoteError:
             raise
-        except Exception as exc:
-            raise self.error(exc) from None
+        except Exception as exc:  # chained: `-v` shows the library's error
+            raise self.error(exc) from exc
 
     def close(self) -> None:
         self.index.close()
@@ -60,7 +61,7 @@ def open_remote(repo, name: str | None = None, jobs: int | None = None) -> Remot
     name = name or default_remote_name(repo.config)
     conf = repo.config.remotes().get(name)
     if conf is None:
-        raise RemoteError(f"remote '{name}' does not exist", hint="see `dataver remote list`")
+        raise repo.config.missing_remote(name)  # names the file of core.remote
     backend = open_backend(name, conf)
     if jobs is None:
         jobs = int(conf["jobs"]) if conf.get("jobs") else backend.default_jobs

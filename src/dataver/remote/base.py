@@ -22,6 +22,7 @@ Semantics (every backend must honour them; ``tests/remotes/test_conformance.py``
 """
 from __future__ import annotations
 
+import os
 import re
 from abc import ABC, abstractmethod
 from typing import Callable, Iterator
@@ -50,6 +51,16 @@ class Backend(ABC):
     #: False where the protocol cannot enumerate or delete (plain HTTP): callers then check
     #: objects one by one, and gc -c refuses to run
     can_list: bool = True
+    #: True where uploads go to a temp name renamed when complete (see dataver.leftovers)
+    writes_temp_files: bool = False
+
+    def temp_suffix(self) -> str:
+        """The suffix of a new upload temp file: ``.<12 hex>.tmp``. The transfer layer replaces
+        this with its process's registered one, so a later run can remove what a kill left."""
+        return f".{os.urandom(6).hex()}.tmp"
+    #: False when no credentials of any kind are configured (set by the registry), so that a
+    #: refusal is reported as "no credentials" rather than as wrong ones
+    credentials_configured: bool = True
 
     @abstractmethod
     def check(self) -> None:

@@ -8,7 +8,6 @@ so memory stays constant.
 from __future__ import annotations
 
 import posixpath
-import uuid
 from typing import Iterator
 
 from dataver.remote.base import Backend, Failures, MissingBucketError, OnDone
@@ -25,6 +24,7 @@ class FsspecBackend(Backend):
         self.root = root.rstrip("/")
         self.url = url
         self.atomic_rename = atomic_rename  # temp name + rename (SSH, WebDAV)
+        self.writes_temp_files = atomic_rename
         self.make_dirs = make_dirs  # storage has real directories that must exist before a put
         self.check_path = check_path  # what check() inspects: the bucket, or the root
         self.default_jobs = default_jobs
@@ -127,7 +127,7 @@ class FsspecBackend(Backend):
         if not self.atomic_rename:
             await self.fs._put_file(local, dest)
             return
-        tmp = f"{dest}.{uuid.uuid4().hex[:12]}.tmp"
+        tmp = dest + self.temp_suffix()
         await self.fs._put_file(local, tmp)
         # a filesystem's own _mv renames (sshfs: SFTP posix-rename); fsspec's generic
         # _mv_file copies and deletes, which over SSH costs a remote `cp` per object
@@ -139,7 +139,7 @@ class FsspecBackend(Backend):
         if not self.atomic_rename:
             self.fs.put_file(local, dest)
             return
-        tmp = f"{dest}.{uuid.uuid4().hex[:12]}.tmp"
+        tmp = dest + self.temp_suffix()
         self.fs.put_file(local, tmp)
         self._rename_sync(tmp, dest)
 

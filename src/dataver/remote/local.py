@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from typing import Iterator
 
 from dataver.remote.base import Backend, Failures, OnDone
@@ -19,6 +18,7 @@ class LocalBackend(Backend):
     """Keys are files below the directory ``root``."""
 
     default_jobs = 8
+    writes_temp_files = True
 
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
@@ -52,7 +52,7 @@ class LocalBackend(Backend):
             if parent not in self._made:
                 os.makedirs(parent, exist_ok=True)
                 self._made.add(parent)
-            tmp = f"{dest}.{uuid.uuid4().hex[:12]}.tmp"
+            tmp = dest + self.temp_suffix()
             try:
                 shutil.copyfile(local, tmp)
                 os.chmod(tmp, 0o444)

@@ -176,6 +176,10 @@ def s3_store(url: str, conf: dict, env: dict):
     anonymous = str(conf.get("allow_anonymous_login", "")).lower() == "true"
     if not conf.get("access_key_id") and not env.get("AWS_ACCESS_KEY_ID") and not anonymous:
         return None  # boto's credential chain (~/.aws, SSO, ...) lives in s3fs
+    secret = conf.get("secret_access_key") if conf.get("access_key_id") \
+        else env.get("AWS_SECRET_ACCESS_KEY")
+    if not anonymous and not secret:
+        return None  # half a key pair: boto names the missing half (PartialCredentialsError)
     from obstore.store import S3Store
 
     parts = urlsplit(url)

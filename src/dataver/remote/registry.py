@@ -371,8 +371,15 @@ def open_backend(name: str, conf: dict) -> Backend:
     if spec is None:
         raise RemoteError(f"remote '{name}': unsupported URL scheme '{scheme}://'",
                           hint="supported: " + ", ".join(sorted(SCHEMES)) + " and local paths")
-    fast = _open_obstore(spec, url, conf)
+    configured = credentials_configured(url, conf, os.environ)
+    try:
+        fast = _open_obstore(spec, url, conf)
+    except UserError:
+        raise
+    except Exception as exc:  # the store's constructor validates its options
+        raise remote_error(name, url, exc, credentials_configured=configured) from exc
     if fast is not None:
+        fast.credentials_configured = configured
         return fast
     try:
         fs_cls, backend_cls = _load(spec.fs_class), _load(spec.backend)
@@ -385,11 +392,42 @@ def open_backend(name: str, conf: dict) -> Backend:
         fs = fs_cls(skip_instance_cache=True, **kwargs)
     except UserError:
         raise
-    except Exception as exc:
-        raise remote_error(name, url, exc) from None
-    return backend_cls(fs, root, mask_url(url), atomic_rename=spec.atomic_rename,
-                       make_dirs=spec.make_dirs, check_path=check_path,
-                       default_jobs=spec.default_jobs)
+    except Exception as exc:  # chained: `-v` shows the library's error
+        raise remote_error(name, url, exc, credentials_configured=configured) from exc
+    backend = backend_cls(fs, root, mask_url(url), atomic_rename=spec.atomic_rename,
+                          make_dirs=spec.make_dirs, check_path=check_path,
+                          default_jobs=spec.default_jobs)
+    backend.credentials_configured = configured
+    return backend
+
+
+_SSH_DEFAULT_KEYS = ("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_dsa")
+
+
+def credentials_configured(url: str, conf: dict, env) -> bool:
+    """False when the remote at ``url`` has nothing to authenticate with (no option, variable,
+    agent or default key file), so that a refusal can be reported as "no credentials" rather
+    than "access denied". True whenever in doubt: S3, GCS and Azure libraries search further
+    places themselves and say so in their own errors (see wrappers.is_missing_credentials)."""
+    scheme, parts = scheme_of(url), urlsplit(url)
+    if scheme == "ssh":
+        if parts.password:
+            return True
+        if any(conf.get(k) for k in ("password", "keyfile", "passphrase", "ask_password",
+                                     "ask_passphrase")) or _bool(conf.get("gss_auth", False)):
+            return True
+        if env.get("SSH_AUTH_SOCK") and _bool(conf.get("allow_agent", True)):
+            return True
+        ssh_dir = os.path.expanduser("~/.ssh")
+        return os.path.exists(os.path.join(ssh_dir, "config")) or any(
+            os.path.exists(os.path.join(ssh_dir, key)) for key in _SSH_DEFAULT_KEYS)
+    if scheme in ("webdav", "webdavs"):
+        return bool(parts.username) or any(conf.get(k) for k in (
+            "user", "password", "ask_password", "token", "bearer_token_command",
+            "custom_auth_header"))
+    if scheme in ("http", "https"):
+        return bool(conf.get("auth") or parts.username)
+    return True
 
 
 def _open_obstore(spec: Scheme, url: str, conf: dict) -> Backend | None:

@@ -26,6 +26,8 @@ _TRANSIENT_NAMES = {
 }
 _REFUSED_NAMES = {"ConnectionRefusedError", "EndpointConnectionError", "ClientConnectorError",
                   "ConnectError", "gaierror", "NoValidConnectionsError"}
+_NO_CREDENTIALS_NAMES = {"NoCredentialsError", "CredentialUnavailableError",
+                         "DefaultCredentialsError"}
 _URL_PASSWORD = re.compile(r"(?P<head>\w+://[^/:@]*:)(?P<pw>[^/@]*)@")
 
 
@@ -75,11 +77,20 @@ def is_refused(exc: BaseException) -> bool:
 
 
 def is_denied(exc: BaseException) -> bool:
-    """The server refused the credentials."""
+    """The server refused the credentials, or there were none to offer."""
     status = _status(exc)
     names = _names(exc)
     return (isinstance(exc, PermissionError) or status in (401, 403)
-            or bool(names & {"PermissionDenied", "NoCredentialsError", "ClientAuthenticationError"}))
+            or bool(names & {"PermissionDenied", "ClientAuthenticationError",
+                             "PartialCredentialsError"}) or is_missing_credentials(exc))
+
+
+def is_missing_credentials(exc: BaseException) -> bool:
+    """No credentials were found at all (boto's and Google's lookup chains came up empty, or
+    Azure's DefaultAzureCredential had nothing to try), as opposed to credentials refused."""
+    if _names(exc) & _NO_CREDENTIALS_NAMES:
+        return True
+    return "DefaultAzureCredential failed to retrieve a token" in str(exc)
 
 
 def is_fatal(exc: BaseException) -> bool:
@@ -87,26 +98,79 @@ def is_fatal(exc: BaseException) -> bool:
     return is_refused(exc) or is_denied(exc)
 
 
-def describe(exc: BaseException) -> str:
-    """A short reason for messages."""
+# scheme -> (where its credentials come from, what to check when they are refused)
+_CREDENTIALS = {
+    "s3": ("set access_key_id and secret_access_key with `dataver remote modify --local {name} "
+           "...`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile (the `profile` "
+           "option, AWS_PROFILE, ~/.aws/credentials); allow_anonymous_login true for a public "
+           "bucket", "access_key_id/secret_access_key, session_token, the profile or the AWS_* "
+           "variables"),
+    "ssh": ("set keyfile or password with `dataver remote modify --local {name} ...`, or add a "
+            "key to ssh-agent or ~/.ssh", "user, keyfile/passphrase or password"),
+    "webdav": ("set user and password (or token) with `dataver remote modify --local {name} ...`",
+               "user/password or token"),
+    "http": ("set auth basic, user and password with `dataver remote modify --local {name} ...`",
+             "auth, user/password or custom_auth_header"),
+    "gs": ("set credentialpath to a service account key, or GOOGLE_APPLICATION_CREDENTIALS, or "
+           "run `gcloud auth application-default login`; allow_anonymous_login true for a public "
+           "bucket", "credentialpath or GOOGLE_APPLICATION_CREDENTIALS"),
+    "azure": ("set connection_string, account_key or sas_token with `dataver remote modify "
+              "--local {name} ...`, or the AZURE_STORAGE_* variables, or sign in with `az login`",
+              "connection_string, account_name/account_key, sas_token or the AZURE_* variables"),
+}
+_CREDENTIALS.update({"webdavs": _CREDENTIALS["webdav"], "https": _CREDENTIALS["http"],
+                     "gcs": _CREDENTIALS["gs"]})
+
+
+def describe(exc: BaseException, scheme: str = "", name: str = "NAME",
+             credentials_configured: bool = True) -> str:
+    """A short reason for messages; ``scheme`` (``s3``, ``ssh``, ...) names the options to check
+    for credential errors, and ``credentials_configured=False`` says that a refusal happened
+    with nothing configured to offer."""
     if is_refused(exc):
         return "cannot connect (connection refused or host unreachable)"
     if is_denied(exc):
-        return "access denied (check the credentials: access_key_id/secret_access_key, user/password, keyfile)"
+        return _denied(exc, scheme, name, credentials_configured)
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or "Timeout" in "".join(_names(exc)):
         return "timed out"
     if isinstance(exc, FileNotFoundError):
         from dataver.remote.base import MissingBucketError
 
         return str(exc) if isinstance(exc, MissingBucketError) else "not found"
+    return _first_line(exc)
+
+
+def _denied(exc: BaseException, scheme: str, name: str, credentials_configured: bool) -> str:
+    where, check = _CREDENTIALS.get(scheme, (
+        "set the remote's credential options with `dataver remote modify --local {name} ...`",
+        "access_key_id/secret_access_key, user/password, keyfile"))
+    where = where.format(name=name)
+    if is_missing_credentials(exc):
+        return f"no credentials found ({where})"
+    if "PartialCredentialsError" in _names(exc):
+        missing = _first_line(exc).rpartition("missing: ")[2] or _first_line(exc)
+        missing = missing.removeprefix("aws_")  # boto's name of our option (env names stay)
+        return f"incomplete credentials: {missing} is not set ({where})"
+    if not credentials_configured:
+        return f"access denied: no credentials are configured ({where})"
+    return f"access denied (check the credentials: {check})"
+
+
+def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return _URL_PASSWORD.sub(lambda m: m.group("head") + "***@", text)[:300]
 
 
-def remote_error(name: str, url: str, exc: BaseException, what: str = "") -> RemoteError:
-    """A one-line RemoteError naming remote ``name`` at ``url`` (password masked)."""
+def remote_error(name: str, url: str, exc: BaseException, what: str = "",
+                 credentials_configured: bool = True) -> RemoteError:
+    """A one-line RemoteError naming remote ``name`` at ``url`` (password masked), with ``exc``
+    as its cause: `-v` shows the library's own error and traceback below dataver's."""
     doing = f" while {what}" if what else ""
-    return RemoteError(f"remote '{name}' ({mask_url(url)}): {describe(exc)}{doing}")
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    reason = describe(exc, scheme, name, credentials_configured)
+    error = RemoteError(f"remote '{name}' ({mask_url(url)}): {reason}{doing}")
+    error.__cause__ = exc  # kept by a plain `raise error`; `raise ... from exc` says the same
+    return error
 
 
 def _delay(attempt: int) -> float:
