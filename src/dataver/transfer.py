@@ -469,7 +469,7 @@ def _guard(remote, what: str, func):
     except (RemoteError, KeyboardInterrupt):
         raise
     except Exception as exc:
-        raise remote.error(exc, what) from None
+        raise remote.error(exc, what) from exc
 
 
 def _raise_fatal(remote, failures: dict, what: str) -> None:

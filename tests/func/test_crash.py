@@ -1,257 +1,232 @@
-"""Crash safety: `add`, `checkout` and `commit` killed with SIGKILL (or SIGTERM) at random moments.
+"""Crash safety: `add`, `checkout`, `commit`, `push`, `fetch`, `pull` and `gc` killed with SIGKILL
+(the main process alone, or its whole process group) at random moments, then run again.
 
-After every kill: each cache object's md5 equals its name (temp files may exist, corrupt objects
-under valid names may not), the `.dvc` file is absent/old or complete and valid, every workspace
-file that is not one of our temp files is complete. Re-running the command then succeeds and
-`status` is clean. The seed is printed so a failure can be replayed (DATAVER_CRASH_SEED).
+The checks are in tests/func/crash_harness.py: after every kill no process of the command
+outlives it, every object in the cache and on the remote has an md5 equal to its name (temp files
+may exist, corrupt objects under valid names may not, and a `.dir` manifest never without its
+files), the `.dvc` file is the old or the new version and workspace files are complete; after the
+re-run dataver and real DVC report the repo (and the remote) clean. Remotes: a local directory,
+and `rclone serve s3`. The seed is printed; DATAVER_CRASH_SEED replays a run, and
+benchmarks/fault_run.py runs the same scenarios with many more kills.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import shutil
 import signal
-import subprocess
-import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from dataver import dvcfile
-from dataver.linking import is_link_tmp
-from dataver.manifest import Manifest
-from tests.conftest import git, run_cli, tree
+from tests.conftest import git, run_cli
+from tests.func import crash_harness as H
+from tests.func import crash_scenarios as S
 
-SMALL_FILES = 3000
-BIG_SIZE = 100 * 1024 * 1024
-KILLS = 5
+KILLS = 3  # per scenario; benchmarks/fault_run.py --kills N for a longer run
+SCALE = H.Scale(files=3000, big_mb=32)
+S3_SCALE = H.Scale(files=1000, big_mb=16)  # an S3 round trip per object: fewer, same kinds
+_BASES: dict[tuple, str] = {}
+# read at import: tests/conftest.py's isolated_env removes DATAVER_* before any test runs
+_SEED = os.environ.get("DATAVER_CRASH_SEED")
 
 
 @pytest.fixture
-def rng():
-    seed = int(os.environ.get("DATAVER_CRASH_SEED") or random.randrange(1 << 30))
-    print(f"DATAVER_CRASH_SEED={seed}")
-    return random.Random(seed)
+def seed():
+    value = int(_SEED or random.randrange(1 << 30))
+    print(f"DATAVER_CRASH_SEED={value}")
+    return value
 
 
-def make_dataset(base, seed=0):
-    """A few thousand small files in nested folders plus one ~100 MB file."""
-    gen = random.Random(seed)
-    for i in range(SMALL_FILES):
-        path = base / f"d{i % 20:02d}" / f"img{i:05d}.jpg"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(gen.randbytes(gen.randrange(200, 3000)))
-    block = gen.randbytes(1 << 20)
-    with open(base / "model.ckpt", "wb") as fobj:
-        for i in range(BIG_SIZE >> 20):
-            fobj.write(block[i:] + block[:i])  # distinct blocks, cheap to make
+def base_repo(tmp_path_factory, scale: H.Scale) -> str:
+    """A repo with the dataset added and committed, built once per session and scale."""
+    key = (scale.files, scale.big_mb)
+    if key not in _BASES:
+        _BASES[key] = S.init_repo(tmp_path_factory.mktemp("crash-base") / "repo", scale)
+    return _BASES[key]
 
 
-def start(repo, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dataver", *args], cwd=repo,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+@pytest.fixture
+def harness(tmp_path_factory, tmp_path, seed, monkeypatch):
+    """``make(scale) -> Harness`` on a fresh copy of the base repo (the cwd)."""
+    def make(scale: H.Scale = SCALE) -> H.Harness:
+        repo = S.copy_repo(base_repo(tmp_path_factory, scale), tmp_path / "repo")
+        monkeypatch.chdir(repo)
+        return H.Harness(repo, seed)
+    return make
 
 
-def kill_after(proc: subprocess.Popen, delay: float, sig=signal.SIGKILL) -> int:
-    try:
-        proc.wait(timeout=delay)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(sig)
-    proc.wait()
-    proc.stderr.close()
-    return proc.returncode
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    """`rclone serve s3` (tests/remotes/servers.py's launcher) over a directory this module
+    knows, so objects can be checked behind the server's back."""
+    from tests.remotes.servers import start_s3
+
+    workdir = str(tmp_path_factory.mktemp("crash-s3"))
+    server = start_s3(workdir)
+    yield server, os.path.join(workdir, "s3-data")
+    server.stop()
 
 
-def timed(repo, *args) -> float:
-    t0 = time.monotonic()
-    proc = run_cli(*args, cwd=repo)
-    assert proc.returncode == 0, proc.stderr
-    return time.monotonic() - t0
+@pytest.fixture(params=["local", "s3"])
+def remote(request, tmp_path):
+    """``scale -> RemoteSpec`` and the scale to use with it."""
+    if request.param == "local":
+        return H.local_remote(str(tmp_path / "remote")), SCALE
+    return H.s3_remote(*request.getfixturevalue("s3_server")), S3_SCALE
 
 
-def cache_root(repo) -> str:
-    return os.path.join(repo, ".dvc", "cache")
+# --- random kills ---------------------------------------------------------------------------------
+def run(scenario, h: H.Harness, *args) -> None:
+    scenario(h, *args, KILLS)
+    print("  summary:", h.summary())
 
 
-def assert_cache_valid(repo) -> tuple[set[str], int]:
-    """Every object under a valid name has matching content; returns (oids, temp file count)."""
-    oids, temps = set(), 0
-    for dirpath, _dirs, names in os.walk(cache_root(repo)):
-        prefix = os.path.basename(dirpath)
-        for name in names:
-            if name.endswith(".tmp"):
-                temps += 1
-                continue
-            oid = prefix + name
-            with open(os.path.join(dirpath, name), "rb") as fobj:
-                data = fobj.read()
-            expected = oid[:-4] if oid.endswith(".dir") else oid
-            assert len(prefix) == 2 and hashlib.md5(data).hexdigest() == expected, oid
-            if oid.endswith(".dir"):
-                listed = Manifest.from_bytes(data, oid).entries.values()
-                missing = [o for o in listed if not os.path.exists(_object(repo, o))]
-                assert not missing, f"{oid} stored before {len(missing)} of its files"
-            oids.add(oid)
-    return oids, temps
+def test_add_killed_at_random_moments(harness):
+    run(S.add_scenario, harness())
 
 
-def _object(repo, oid) -> str:
-    return os.path.join(cache_root(repo), "files", "md5", oid[:2], oid[2:])
+def test_checkout_killed_at_random_moments(harness):
+    run(S.checkout_scenario, harness())
 
 
-def assert_dvcfile_ok(repo, allowed: set[str | None]) -> str | None:
-    """The .dvc file is absent or parses, names an allowed oid, and its data is all cached."""
-    path = repo / "data.dvc"
-    if not path.exists():
-        assert None in allowed, "data.dvc vanished"
-        return None
-    out = dvcfile.load(str(path)).outs[0]
-    assert out.md5 in allowed, out.md5
-    assert os.path.exists(_object(repo, out.md5)), "data.dvc written before its .dir object"
-    return out.md5
+def test_commit_killed_at_random_moments(harness):
+    run(S.commit_scenario, harness())
 
 
-def assert_workspace_files_complete(repo, manifests: list[Manifest]):
-    """Each non-temp file in data/ has the content of some recorded version (renames are atomic)."""
-    versions = [m.entries for m in manifests]
-    for rel, data in tree(repo / "data").items():
-        rel = rel.replace(os.sep, "/")
-        if is_link_tmp(rel):
-            continue
-        digest = hashlib.md5(data).hexdigest()
-        assert any(v.get(rel) == digest for v in versions), f"data/{rel} is half-written"
+def test_push_killed_at_random_moments(harness, remote):
+    spec, scale = remote
+    run(S.push_scenario, harness(scale), spec)
 
 
-def assert_clean(repo):
-    proc = run_cli("status", cwd=repo)
-    assert proc.returncode == 0 and proc.stdout == "Data and pipelines are up to date.\n", proc.stdout
-    leftovers = [rel for rel in tree(repo / "data") if is_link_tmp(rel)]
-    assert not leftovers, leftovers
+def test_fetch_and_pull_killed_at_random_moments(harness, remote):
+    spec, scale = remote
+    run(S.fetch_pull_scenario, harness(scale), spec)
 
 
-def reset_add(repo):
-    shutil.rmtree(cache_root(repo), ignore_errors=True)
-    shutil.rmtree(repo / ".dvc" / "tmp" / "dataver", ignore_errors=True)
-    for name in ("data.dvc", ".gitignore"):
-        (repo / name).unlink(missing_ok=True)
+def test_gc_killed_at_random_moments(harness, tmp_path):
+    run(S.gc_scenario, harness(), H.local_remote(str(tmp_path / "remote")))
 
 
-def test_add_killed_at_random_moments(repo_dir, rng):
-    make_dataset(repo_dir / "data")
-    full = timed(repo_dir, "add", "data")
-    final = dvcfile.load(str(repo_dir / "data.dvc")).outs[0].md5
-    for i in range(KILLS):
-        reset_add(repo_dir)
-        delay = rng.uniform(0.005, full)
-        kill_after(start(repo_dir, "add", "data"), delay)
-        print("add killed after", round(delay, 3), "s: objects, temps =",
-              [len(x) if isinstance(x, set) else x for x in assert_cache_valid(repo_dir)])
-        assert_dvcfile_ok(repo_dir, {None, final})
-        if i % 2 == 0:  # also a second kill on top of the first one's leftovers
-            kill_after(start(repo_dir, "add", "data"), rng.uniform(0.005, full))
-            assert_cache_valid(repo_dir)
-        proc = run_cli("add", "data", cwd=repo_dir)
-        assert proc.returncode == 0, (delay, proc.stderr)
-        assert assert_dvcfile_ok(repo_dir, {final}) == final
-        assert (repo_dir / ".gitignore").read_text() == "/data\n"
-        assert_clean(repo_dir)
+# --- workers --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["add", "checkout"])
+def test_workers_end_when_the_main_process_is_killed(harness, command):
+    """SIGKILL to the main process alone while its forked workers run: the kernel tells them
+    (PR_SET_PDEATHSIG), they are gone at once, and nothing is written after."""
+    h = harness()
+    if command == "add":
+        shutil.rmtree(h.cache())
+        args = ("add", "data")
+    else:
+        shutil.rmtree(Path(h.repo, "data"))
+        args = ("checkout",)
+    proc = H.start(h.repo, *args)
+
+    def workers_running() -> bool:  # forked: same command line, another pid (not git, say)
+        members = dict(m.split(" ", 1) for m in H.group_members(proc.pid))
+        main = members.get(str(proc.pid))
+        return any(pid != str(proc.pid) and cmd == main for pid, cmd in members.items())
+
+    result = H.kill(proc, args, "main", when=workers_running)
+    assert result.landed, f"{args} finished before it forked a worker: make the dataset bigger"
+    assert not result.survivors, result.survivors
+    before = H.tree(Path(h.repo, "data")) if command == "checkout" else H.scan(h.cache()).temps
+    time.sleep(0.3)  # a worker still writing would show now
+    after = H.tree(Path(h.repo, "data")) if command == "checkout" else H.scan(h.cache()).temps
+    assert before == after, "files changed after the command and its workers were gone"
+    H.check_store(h.cache(), "cache")
+    h.rerun(*args)
+    h.assert_clean()
 
 
-def test_checkout_killed_at_random_moments(repo_dir, rng):
-    make_dataset(repo_dir / "data")
-    run_cli("add", "data", cwd=repo_dir)
-    expected = tree(repo_dir / "data")
-    dvc_before = (repo_dir / "data.dvc").read_bytes()
-    oids_before, _ = assert_cache_valid(repo_dir)
-    manifest = Manifest.from_bytes(open(_object(repo_dir, assert_dvcfile_ok(repo_dir, set(oids_before))),
-                                        "rb").read(), "data")
-    shutil.rmtree(repo_dir / "data")
-    full = timed(repo_dir, "checkout", "data")
-    for i in range(KILLS):
-        shutil.rmtree(repo_dir / "data")
-        if i % 2:  # also interrupt a checkout that only has part of the work to do
-            (repo_dir / "data").mkdir()
-        kill_after(start(repo_dir, "checkout"), rng.uniform(0.005, full))
-        assert assert_cache_valid(repo_dir)[0] == oids_before
-        assert (repo_dir / "data.dvc").read_bytes() == dvc_before
-        if (repo_dir / "data").exists():
-            assert_workspace_files_complete(repo_dir, [manifest])
-        proc = run_cli("checkout", cwd=repo_dir)
-        assert proc.returncode == 0, proc.stderr
-        assert_clean(repo_dir)
-        assert tree(repo_dir / "data") == expected
+# --- temp files of killed transfers ---------------------------------------------------------------
+@pytest.mark.parametrize("command", ["push", "fetch", "pull"])
+def test_temp_files_of_a_killed_transfer_are_removed_by_the_next_run(harness, tmp_path, command):
+    """Kill a transfer while the big file is in a temp file (on the remote for push, in the cache
+    for fetch/pull); the next run of the same command leaves no temp file anywhere."""
+    h = harness()
+    spec = H.local_remote(str(tmp_path / "remote"))
+    H.configure(h.repo, spec)
+    needed = H.needed_objects(h.repo)
+    big = next(o for o in needed if _is_big(h, o))
+    if command == "push":
+        watch = Path(spec.root, "files", "md5", big[:2])
+    else:
+        h.rerun("push")
+        watch = Path(h.cache(), "files", "md5", big[:2])
 
+    def temp_exists() -> bool:
+        try:
+            return any(n.startswith(big[2:]) and n.endswith(".tmp") for n in os.listdir(watch))
+        except FileNotFoundError:
+            return False
 
-def test_commit_killed_at_random_moments(repo_dir, rng):
-    make_dataset(repo_dir / "data")
-    run_cli("add", "data", cwd=repo_dir)
-    old = assert_dvcfile_ok(repo_dir, {None} | assert_cache_valid(repo_dir)[0])
-    old_manifest = Manifest.from_bytes(open(_object(repo_dir, old), "rb").read(), "old")
-    for i in range(KILLS):
-        for path in sorted((repo_dir / "data").rglob("img*.jpg"))[i::40]:
-            path.write_bytes(f"edit {i} {path.name}".encode())
-        with open(repo_dir / "data" / "model.ckpt", "r+b") as fobj:
-            fobj.seek(i * 4096)
-            fobj.write(f"checkpoint edit {i}".encode())
-        new_manifest = Manifest.from_bytes(_manifest_of(repo_dir / "data"), "new")
-        full = timed_status(repo_dir)
-        kill_after(start(repo_dir, "commit", "data"), rng.uniform(0.005, full + 1.5))
-        assert_cache_valid(repo_dir)
-        assert_dvcfile_ok(repo_dir, {old, new_manifest.oid})
-        assert_workspace_files_complete(repo_dir, [new_manifest])
-        proc = run_cli("commit", "data", cwd=repo_dir)
-        assert proc.returncode == 0, proc.stderr
-        assert assert_dvcfile_ok(repo_dir, {new_manifest.oid}) == new_manifest.oid
-        assert_clean(repo_dir)
-        old, old_manifest = new_manifest.oid, new_manifest
-    assert old_manifest.oid == old
-
-
-def timed_status(repo) -> float:
-    t0 = time.monotonic()
-    run_cli("status", cwd=repo)
-    return time.monotonic() - t0
-
-
-def _manifest_of(base) -> bytes:
-    entries = {rel.replace(os.sep, "/"): hashlib.md5(data).hexdigest()
-               for rel, data in tree(base).items()}
-    return Manifest(entries).to_bytes()
-
-
-def terminate_at_work(repo, *args) -> int:
-    """Start dataver ARGS, send SIGTERM once it holds the repo lock and is at work; its exit code."""
-    proc = start(repo, *args)
-    lock = repo / ".dvc" / "tmp" / "lock"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if lock.exists() and str(proc.pid) in lock.read_text():
+    for _attempt in range(3):  # the poll may miss the moment on a busy machine: try again
+        if command == "push":
+            spec.wipe()
+        else:
+            shutil.rmtree(h.cache())
+            if command == "pull":
+                shutil.rmtree(Path(h.repo, "data"))
+        result = H.kill(H.start(h.repo, command), (command,), "main", when=temp_exists)
+        assert not result.survivors, result.survivors
+        if result.landed:
             break
+    assert result.landed, f"`dataver {command}` was never caught with a temp file"
+    left = H.scan(spec.root).temps + H.scan(h.cache()).temps
+    assert left, "the kill left no temp file to clean up"
+    h.rerun(command)
+    H.check_store(h.cache(), "cache", needed)
+    H.check_store(spec.root, "remote", needed)
+    leftovers = H.scan(spec.root).temps + H.scan(h.cache()).temps
+    assert not leftovers, f"after `dataver {command}` ran again, temp files remain: {leftovers}"
+
+
+def _is_big(h: H.Harness, oid: str) -> bool:
+    path = os.path.join(h.cache(), "files", "md5", oid[:2], oid[2:])
+    return os.path.getsize(path) > 1 << 20
+
+
+# --- SIGTERM and leftovers ------------------------------------------------------------------------
+def terminate_at_work(repo, *args) -> int:
+    """Start dataver ARGS, send SIGTERM once it holds the repo lock and is at work; its exit
+    code."""
+    proc = H.start(repo, *args)
+    lock = Path(repo, ".dvc", "tmp", "lock")
+
+    def at_work() -> bool:
+        return lock.exists() and str(proc.pid) in lock.read_text()
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not at_work() and proc.poll() is None:
         time.sleep(0.005)
     time.sleep(0.05)  # into the work, which takes a few tenths of a second
-    code = kill_after(proc, 0, signal.SIGTERM)
-    if code == 0:
+    result = H.kill(proc, args, "main", delay=0, sig=signal.SIGTERM)
+    assert not result.survivors, result.survivors
+    if not result.landed:
         pytest.fail(f"{args} finished before SIGTERM arrived: make the dataset bigger")
-    return code
+    return result.code
 
 
-def test_sigterm_cleans_up_and_exits_143(repo_dir):
-    make_dataset(repo_dir / "data")
-    assert terminate_at_work(repo_dir, "add", "data") == 143
-    oids, temps = assert_cache_valid(repo_dir)
-    assert temps == 0, "SIGTERM left temp files in the cache"
-    assert not (repo_dir / "data.dvc").exists()
-    assert run_cli("add", "data", cwd=repo_dir).returncode == 0
-    assert_clean(repo_dir)
-    expected = tree(repo_dir / "data")
-    shutil.rmtree(repo_dir / "data")
-    assert terminate_at_work(repo_dir, "checkout") == 143
-    leftovers = [rel for rel in tree(repo_dir / "data") if is_link_tmp(rel)]
+def test_sigterm_cleans_up_and_exits_143(harness):
+    h = harness()
+    shutil.rmtree(h.cache())
+    Path(h.repo, "data.dvc").unlink()
+    assert terminate_at_work(h.repo, "add", "data") == 143
+    found = H.check_store(h.cache(), "cache")
+    assert not found.temps, "SIGTERM left temp files in the cache"
+    assert not Path(h.repo, "data.dvc").exists()
+    h.rerun("add", "data")
+    h.assert_clean()
+    expected = H.tree(Path(h.repo, "data"))
+    shutil.rmtree(Path(h.repo, "data"))
+    assert terminate_at_work(h.repo, "checkout") == 143
+    leftovers = [rel for rel in H.tree(Path(h.repo, "data")) if H.WORKSPACE_TEMP.search(rel)]
     assert not leftovers, "SIGTERM left temp files in the workspace"
-    assert run_cli("checkout", cwd=repo_dir).returncode == 0
-    assert tree(repo_dir / "data") == expected
-    assert_clean(repo_dir)
+    h.rerun("checkout")
+    assert H.tree(Path(h.repo, "data")) == expected
+    h.assert_clean()
 
 
 def test_stale_tmp_files_do_not_confuse_later_runs(repo_dir):
@@ -265,15 +240,15 @@ def test_stale_tmp_files_do_not_confuse_later_runs(repo_dir):
     state = tmp / "dataver" / "state.db"
     state.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
     (tmp / "dataver" / "state.db-wal").write_bytes(b"\x00garbage" * 100)
-    stray = os.path.join(cache_root(repo_dir), "files", "md5", "0c", "c175b9c0f1b6a831c399e269772661.1234abcd.tmp")
-    os.makedirs(os.path.dirname(stray), exist_ok=True)
-    with open(stray, "wb") as fobj:
-        fobj.write(b"partial")
+    stray = repo_dir / ".dvc" / "cache" / "files" / "md5" / "0c" / \
+        "c175b9c0f1b6a831c399e269772661.1234abcd.tmp"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"partial")
     (repo_dir / "data" / "a.txt").unlink()
     proc = run_cli("checkout", cwd=repo_dir)
     assert proc.returncode == 0, proc.stderr
     assert (repo_dir / "data" / "a.txt").read_text() == "a"
     (repo_dir / "data" / "b.txt").write_text("b")
     assert run_cli("add", "data", cwd=repo_dir).returncode == 0
-    assert_clean(repo_dir)
+    H.Harness(repo_dir, 0).assert_clean()
     git(repo_dir, "status")

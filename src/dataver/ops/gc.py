@@ -85,6 +85,7 @@ def _used_keys(repo, rem, used) -> set[str]:
 def _gc_cache(repo, keep: set[str], dry: bool, progress=SILENT) -> list[str]:
     unused = [(oid, hash_name) for oid, hash_name in _cache_objects(repo.odb.root, progress)
               if object_key(oid, hash_name) not in keep]
+    unused.sort(key=lambda item: not item[0].endswith(".dir"))  # manifests first: see _gc_remote
     removed = [repo.odb.path(oid, hash_name) for oid, hash_name in unused]
     if not dry:
         with progress.phase("Removing unused objects", len(unused), unit="objects"):
@@ -120,12 +121,18 @@ def _gc_remote(rem, keep: set[str], dry: bool) -> list[str]:
     try:
         stored = [key for _oid, _hash, key in list_objects(rem.backend)]
     except Exception as exc:
-        raise rem.error(exc, "listing") from None
+        raise rem.error(exc, "listing") from exc
     unused = sorted(key for key in stored if key not in keep)
     if dry or not unused:
         return unused
-    failures = rem.backend.delete_many(unused, rem.jobs)
+    # A gc killed mid-way must never leave a manifest without its files, nor an index that
+    # still lists deleted objects: either would make push and `status -c` take the remote for
+    # complete. So the index forgets first, and manifests go before files.
     rem.index.discard(unused)
+    manifests = [key for key in unused if key.endswith(".dir")]
+    failures = rem.backend.delete_many(manifests, rem.jobs) if manifests else {}
+    if not failures:
+        failures = rem.backend.delete_many([k for k in unused if not k.endswith(".dir")], rem.jobs)
     if failures:
         key, exc = next(iter(failures.items()))
         raise rem.error(exc, f"deleting {key}")
