@@ -12,6 +12,8 @@ command -v git >/dev/null || need_apt+=(git)
 if [ $want_tests = 1 ]; then
   command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
   command -v npm >/dev/null || need_apt+=(nodejs npm)
+  # Debian's browser and driver for the HTML card report tests (never downloaded by Selenium).
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || need_apt+=(chromium chromium-driver)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== apt-get install ${need_apt[*]}"

@@ -23,7 +23,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     from typing import IO, Any
 
-__all__ = ["open", "read", "get_url", "Repo", "DataverError", "UserError", "PathMissingError",
+__all__ = ["open", "read", "get_url", "card", "card_diff", "Repo", "DataverError", "UserError", "PathMissingError",
            "ScmError", "CloneError", "RemoteError", "NotARepoError", "ConfigError"]
 
 
@@ -91,6 +91,28 @@ def get_url(path: str, repo: str | None = None, rev: str | None = None,
         else:
             oid = _locate.file_oid(dv_repo, loc, remote)
         return _remote_url(dv_repo, remote) + "/" + _object_key(oid, loc.hash_name)
+
+
+def card(path: str, repo: str | None = None, rev: str | None = None, deep: bool = False,
+         remote: str | None = None) -> dict[str, Any]:
+    """The data card (docs/cards.md) of the output ``path`` (relative to the root of ``repo``,
+    or its `.dvc` file) at ``rev`` (default: the workspace of a local repository, HEAD of a
+    cloned one). A card stored with that version is returned as it is; otherwise it is computed
+    from the cache (objects missing there are fetched from ``remote``, default the default one).
+    ``deep`` decodes every image fully."""
+    with open_repo(repo, rev, remote=remote) as (dv_repo, use_rev):
+        target = os.path.join(dv_repo.root, *path.split("/"))
+        return dv_repo.card([target], rev=use_rev, deep=deep)[0]
+
+
+def card_diff(path: str | None = None, a_rev: str = "HEAD", b_rev: str | None = None,
+              repo: str | None = None, fail_if: list[str] | None = None) -> list[dict[str, Any]]:
+    """Card diffs between ``a_rev`` and ``b_rev`` (default: the workspace) of the output
+    ``path`` (relative to the root of ``repo``; None: every output), one per output. Each lists
+    in ``"failed"`` the ``fail_if`` expressions (docs/cards.md) that hold."""
+    with open_repo(repo, None) as (dv_repo, _rev):
+        targets = None if path is None else [os.path.join(dv_repo.root, *path.split("/"))]
+        return dv_repo.card_diff(a_rev, b_rev, targets, fail_if=fail_if)
 
 
 def _object_key(oid: str, hash_name: str) -> str:

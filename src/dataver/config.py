@@ -21,6 +21,7 @@ _OTHER_NAMED = re.compile(r'^(?:machine|db)\s+"[^"]+"$')  # kept as they are, un
 _BOOL_KEYS = {
     "core": {"autostage", "no_scm", "check_update", "analytics", "hardlink_lock", "interactive"},
     "cache": {"slow_link_warning", "verify", "protected"},
+    "feature": {"card_auto"},  # dataver's `card.auto` (see dataver.ops.config.ALIASES)
 }
 # The options of each plain section, as DVC 3's config schema lists them: DVC refuses any other
 # (but in ``feature``, whose unknown options it only warns about), so dataver does too.

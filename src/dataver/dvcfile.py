@@ -62,6 +62,18 @@ class Output:
         return self.md5 is not None and is_dir_oid(self.md5)
 
 
+CARD_META_KEY = "dataver-card"  # in an output's `meta`: the id of its data card object
+
+
+def card_oid(out: Output) -> str | None:
+    """The id of the data card stored for ``out`` (in its ``meta``), if it names one."""
+    meta = out.data.get("meta") if hasattr(out.data, "get") else None
+    value = meta.get(CARD_META_KEY) if hasattr(meta, "get") else None
+    if isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value):
+        return value
+    return None
+
+
 class DvcFile:
     """A parsed `.dvc` file. ``path`` is absolute; ``data`` the round-trip document."""
 
@@ -290,6 +302,12 @@ def update_out_map(entry, md5: str, size: int, nfiles: int | None, isexec: bool)
     As DVC merges its fresh entry into the loaded one: values change in place, new keys go at
     the end (so a 2.x entry gets ``hash: md5`` after ``path``), keys it no longer writes go.
     """
+    if entry.get("md5") != md5:  # a card of the old content no longer describes the output
+        meta = entry.get("meta")
+        if hasattr(meta, "get") and CARD_META_KEY in meta:
+            del meta[CARD_META_KEY]
+            if not meta:
+                del entry["meta"]
     entry["md5"] = md5
     entry["size"] = size
     for key, value in (("nfiles", nfiles), ("isexec", True if isexec else None), ("hash", MD5)):

@@ -320,6 +320,29 @@ class Repo:
 
         return diff(self, a_rev, b_rev, targets)
 
+    def card(self, targets=None, rev=None, deep=False, save=False, recompute=False, progress=None):
+        """The data card (a dict, see docs/cards.md) of each output named by ``targets`` (all
+        when None) at git revision ``rev`` (None: the workspace); ``save`` stores them with the
+        version. See :func:`dataver.cards.commands.cards`."""
+        from dataver.cards.commands import cards
+
+        return cards(self, targets, rev, deep, save, recompute, progress)
+
+    def card_diff(self, a_rev="HEAD", b_rev=None, targets=None, deep=False, fail_if=None,
+                  progress=None):
+        """Card diffs of the outputs between two revisions (``b_rev`` None: the workspace);
+        each lists in ``failed`` the ``fail_if`` expressions that hold. See
+        :func:`dataver.cards.commands.card_diffs`."""
+        from dataver.cards.commands import card_diffs
+
+        return card_diffs(self, a_rev, b_rev, targets, deep, fail_if, progress)
+
+    def card_notes(self, targets=None):
+        """Create a notes file for each output that has none; their paths."""
+        from dataver.cards.commands import create_notes
+
+        return create_notes(self, targets)
+
     def at_rev(self, rev: str):
         """A read-only view of the repository at git revision ``rev`` (a RevTree)."""
         from dataver.revtree import RevTree

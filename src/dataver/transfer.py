@@ -90,7 +90,8 @@ class TransferError(RemoteError):
 # --- what the targets need ------------------------------------------------------------------
 def used_in_workspace(repo, targets: list[str] | None = None, for_push: bool = False) -> list[Used]:
     """The objects the current `.dvc` files need for ``targets`` (all outputs if None). A target
-    inside a tracked directory selects only that part of it."""
+    inside a tracked directory selects only that part of it. Stored data cards come along
+    (see :func:`card_used`)."""
     result = []
     for item, subpath in resolve_partial(repo, targets):
         out = item.out
@@ -98,7 +99,27 @@ def used_in_workspace(repo, targets: list[str] | None = None, for_push: bool = F
             continue
         path = os.path.relpath(item.abspath, repo.root).replace(os.sep, "/")
         result.append(Used(path, out.md5, out.hash_name, subpath))
+        if subpath is None:
+            result += card_used(path, out)
     return result
+
+
+CARD = " (data card)"  # ends the path of a card object's Used entry
+
+
+def card_used(path: str, out) -> list[Used]:
+    """The data card object stored for ``out`` (none or one). Cards travel with their data, but
+    are optional: one missing from the cache or the remote (DVC does not carry them) fails
+    nothing, since it can be computed again."""
+    from dataver.dvcfile import card_oid
+
+    oid = card_oid(out)
+    return [] if oid is None else [Used(path + CARD, oid, MD5)]
+
+
+def without_cards(used: list[Used]) -> list[Used]:
+    """``used`` less card objects (what `status -c` reports on)."""
+    return [u for u in used if not u.path.endswith(CARD)]
 
 
 def resolve_partial(repo, targets: list[str] | None):
@@ -489,6 +510,7 @@ def _reason(exc: BaseException, remote=None) -> str:
 
 
 def _finish(result: Result, remote, verb: str) -> Result:
+    result.failed = [f for f in result.failed if not f[0].endswith(CARD)]  # optional
     if not result.failed:
         return result
     name, oid, reason = result.failed[0]

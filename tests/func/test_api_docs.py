@@ -45,9 +45,9 @@ def test_every_public_function_is_documented():
 
     with open(DOC, encoding="utf-8") as fobj:
         text = fobj.read()
-    for name in ("open", "read", "get_url"):
+    for name in ("open", "read", "get_url", "card", "card_diff"):
         assert f"### `{name}(" in text
     for method in ("add", "commit", "status", "checkout", "push", "fetch", "pull", "cloud_status",
-                   "gc", "diff", "at_rev", "ls", "list_url", "get", "imp", "update", "install"):
+                   "gc", "diff", "at_rev", "card", "card_diff", "card_notes", "ls", "list_url", "get", "imp", "update", "install"):
         assert hasattr(dataver.api.Repo, method), method
         assert f"`{method}" in text, method

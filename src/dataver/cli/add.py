@@ -34,6 +34,8 @@ def run_add(args) -> int:
     with Repo() as repo:
         results = repo.add(args.targets, glob=args.glob, no_commit=args.no_commit, out=args.out,
                            progress=for_cli(args.quiet))
+        if not args.no_commit:
+            auto_cards(args, repo, [r.path for r in results])
         gitignores = sorted({os.path.relpath(os.path.join(os.path.dirname(r.path), ".gitignore"))
                              for r in results})
         dvcfiles = " ".join(os.path.relpath(r.dvcfile) for r in results)
@@ -44,12 +46,27 @@ def run_add(args) -> int:
     return 0
 
 
+def auto_cards(args, repo, paths: list[str]) -> None:
+    """With ``card.auto`` on, save the data card of each output just recorded. The data is
+    recorded already: a card that cannot be made is a warning, not a failure."""
+    if not paths or not repo.config.get_bool("feature", "card_auto"):
+        return
+    from dataver.errors import UserError, warn
+    from dataver.progress import for_cli
+
+    try:
+        repo.card(paths, save=True, progress=for_cli(args.quiet))
+    except UserError as exc:
+        warn(f"the data card was not saved: {exc.message}", path=exc.path, hint=exc.hint)
+
+
 def run_commit(args) -> int:
     from dataver.progress import for_cli
     from dataver.repo import Repo
 
     with Repo() as repo:
         results = repo.commit(args.targets or None, force=args.force, progress=for_cli(args.quiet))
+        auto_cards(args, repo, [r.path for r in results if r.changed])
     for res in results:
         if res.changed:
             echo(args, f"Updated {os.path.relpath(res.dvcfile)}")

@@ -91,6 +91,7 @@ def run(args) -> int:
     _git(root, "commit", "-qam", "Dataset v2: relabelled")
     v2 = _summary(root)
     print(f"v2: {v2[0]} images, {v2[1]} annotations, instances.json md5 {v2[2]}")
+    _card_diff(repo)
 
     _step("git checkout HEAD~1 && dataver checkout  (back to v1)")
     _git(root, "checkout", "-q", "HEAD~1")
@@ -109,6 +110,20 @@ def run(args) -> int:
     print("v2 restored exactly" if _summary(root) == v2 else "MISMATCH: v2 was not restored")
     repo.close()
     return 0 if ok and _share(root, v2) else 1
+
+
+def _card_diff(repo) -> None:
+    """Show what the relabelling changed, figure by figure, in the data cards of v1 and v2."""
+    from dataver.errors import UserError
+
+    _step("dataver card diff HEAD~1 HEAD  (the data cards of v1 and v2, compared)")
+    try:
+        from dataver.cards import render_text
+
+        for diff in repo.card_diff("HEAD~1", "HEAD"):
+            print(render_text.diff(diff))
+    except UserError as exc:  # the cards extra is not installed
+        print(f"skipped: {exc.message} ({exc.hint})")
 
 
 def _share(root: str, v2) -> bool:

@@ -22,11 +22,13 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "diff": ("diff",), "history": ("ls", "list", "get", "import", "update"),
     "install": ("install", "git-hook"),
     "data": ("remove", "rm", "move", "mv", "unprotect"), "config": ("config", "cache"),
-    "misc": ("root", "check-ignore"),
+    "misc": ("root", "check-ignore"), "card": ("card", "card-diff"),
 }
 # Commands that programs run, not people (the git hooks `install` writes): registered only when
 # named, so `--help` and the "invalid choice" list of a mistyped command leave them out.
-HIDDEN_COMMANDS = ("git-hook",)
+# `card diff` is the command `card-diff` (argparse cannot give `card` both targets and a
+# subcommand); main() rewrites the two words into one.
+HIDDEN_COMMANDS = ("git-hook", "card-diff")
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -85,6 +87,16 @@ def _command_word(argv: list[str]) -> str | None:
     return None
 
 
+def _join_subcommands(argv: list[str]) -> list[str]:
+    """``card diff ...`` -> ``card-diff ...`` (see :data:`HIDDEN_COMMANDS`)."""
+    command = _command_word(argv)
+    if command == "card":
+        at = argv.index("card")
+        if argv[at + 1:at + 2] == ["diff"]:
+            return argv[:at] + ["card-diff"] + argv[at + 2:]
+    return argv
+
+
 def _terminal_width() -> int:
     """$COLUMNS, else the terminal's width, else 80 (what shutil.get_terminal_size answers)."""
     import os
@@ -136,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     import gc
 
     gc.set_threshold(100_000, 50, 1000)
+    argv = _join_subcommands(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -46,13 +46,22 @@ class OptionName:
         return f"{prefix}{self.section}.{self.option}"
 
 
+# dataver's own options, by the name users type -> where they are stored. DVC refuses a config
+# with a section it does not know (every dvc command fails), but ignores unknown options of
+# [feature]: so `card.auto` lives there, and both tools can read the same config.
+ALIASES = {("card", "auto"): ("feature", "card_auto")}
+
+
 def parse_name(text: str) -> OptionName:
     """Split ``section.option`` / ``remote.name.option``; raises ConfigError on other shapes."""
     match = _NAME.match(text)
     if not match:
         raise ConfigError(f"invalid option name {text!r}",
                           hint="use section.option, remote.NAME.option or db.NAME.option")
-    return OptionName(match.group("top"), match.group("section").lower(), match.group("option").lower())
+    section, option = match.group("section").lower(), match.group("option").lower()
+    if match.group("top") is None and (section, option) in ALIASES:
+        section, option = ALIASES[(section, option)]
+    return OptionName(match.group("top"), section, option)
 
 
 def levels_for(dvc_dir: str | None, level: str | None) -> list[str]:

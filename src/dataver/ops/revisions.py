@@ -64,7 +64,7 @@ def used_objects(repo, revs=None, all_branches: bool = False, all_tags: bool = F
                  for_push: bool = False):
     """The objects (:class:`dataver.transfer.Used`, deduplicated) that the selected revisions'
     outputs need; pass them as ``used=`` to push, fetch, gc or cloud_status."""
-    from dataver.transfer import Used, used_in_workspace
+    from dataver.transfer import Used, card_used, used_in_workspace
 
     sel = RevisionSelection(tuple(revs or ()), all_branches, all_tags, all_commits, workspace)
     used = used_in_workspace(repo, targets, for_push) if workspace else []
@@ -78,6 +78,10 @@ def used_objects(repo, revs=None, all_branches: bool = False, all_tags: bool = F
             continue
         seen.add((out.md5, out.hash_name, None))
         used.append(Used(_key(repo, item.abspath), out.md5, out.hash_name))
+        for card in card_used(_key(repo, item.abspath), out):
+            if (card.oid, card.hash_name, None) not in seen:
+                seen.add((card.oid, card.hash_name, None))
+                used.append(card)
     return used
 
 

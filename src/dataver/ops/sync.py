@@ -121,8 +121,8 @@ def cloud_status(repo, targets=None, remote=None, jobs=None, used=None) -> dict[
     with repo.lock:
         used = used if used is not None else transfer.used_in_workspace(repo, targets)
         rem = _remote(repo, remote, jobs)
-        try:
-            return transfer.cloud_status(repo, rem, used)
+        try:  # cards are optional, as DVC knows no such object: status -c is about data
+            return transfer.cloud_status(repo, rem, transfer.without_cards(used))
         finally:
             rem.close()
 
