@@ -6,6 +6,7 @@ import os
 
 from dataver.cards import compute
 from dataver.cards.canonical import normalize
+from dataver.revdata import WORKSPACE
 
 
 def cards(repo, targets=None, rev: str | None = None, deep: bool = False, save: bool = False,
@@ -57,7 +58,7 @@ def card_diffs(repo, a_rev: str = "HEAD", b_rev: str | None = None, targets=None
                               hint="name an output or its .dvc file")
     result = []
     for key in keys:
-        d = diff_cards(old.get(key), new.get(key), a_rev, b_rev or compute.WORKSPACE)
+        d = diff_cards(old.get(key), new.get(key), a_rev, b_rev or WORKSPACE)
         if fail_if:
             check_fail_if(d, fail_if)
         result.append(normalize(d))

@@ -7,75 +7,31 @@ used as it is when it describes the output's version.
 """
 from __future__ import annotations
 
-import os
 import posixpath
 
 from dataver.cards import notes as notes_mod
 from dataver.cards import store
-from dataver.errors import TargetError, UserError
+from dataver.errors import UserError
 from dataver.hashing import MD5
-
-WORKSPACE = "workspace"
+from dataver.revdata import OutputData, outputs_at
 
 
 class CardError(UserError):
     """A card cannot be made for what was asked."""
 
 
-class Source:
-    """One output to describe: the tracked item, the files to read, and where they are."""
-
-    def __init__(self, repo, item, rev: str | None, tree=None):
-        self.repo, self.item, self.rev, self.tree = repo, item, rev, tree
-        self.path = os.path.relpath(item.abspath, repo.root).replace(os.sep, "/")
-        self._unchanged: bool | None = None
-
-    @property
-    def label(self) -> str:
-        return self.rev or WORKSPACE
-
-    def unchanged(self) -> bool:
-        """The workspace holds the recorded version of the output (always true at a rev)."""
-        if self._unchanged is None:
-            from dataver.ops.status import out_state
-
-            self._unchanged = self.rev is not None or (
-                self.item.out.md5 is not None and out_state(self.repo, self.item) is None)
-        return self._unchanged
+class Source(OutputData):
+    """One output to describe, with its notes."""
 
     def notes_text(self) -> tuple[str, str | None]:
-        """(repo-relative path of the notes file, its text or None)."""
+        """(repo-relative path of the notes file, its text or None) at this revision."""
         rel = notes_mod.notes_path(self.path)
-        if self.tree is not None:
-            data = self.tree.read_bytes(rel)
-            return rel, None if data is None else data.decode("utf-8", "replace")
-        try:
-            with open(os.path.join(self.repo.root, rel), encoding="utf-8", errors="replace") as fobj:
-                return rel, fobj.read()
-        except (FileNotFoundError, NotADirectoryError):
-            return rel, None
+        return rel, self.read_git_file(rel)
 
 
 def sources(repo, targets: list[str] | None, rev: str | None) -> list[Source]:
     """The outputs named by ``targets`` (all when none) at ``rev`` (None: the workspace)."""
-    if rev is None:
-        from dataver.ops.targets import resolve
-
-        return [Source(repo, item, None) for item in resolve(repo, targets) if item.out.cache]
-    tree = repo.at_rev(rev)
-    items = [i for i in tree.tracked() if i.out.cache and i.out.md5 is not None]
-    if targets:
-        chosen = []
-        for target in targets:
-            abspath = os.path.abspath(target)
-            found = [i for i in items if abspath in (i.abspath, i.dvcfile.path)
-                     or i.abspath.startswith(abspath.rstrip(os.sep) + os.sep)]
-            if not found:
-                raise TargetError(f"is not a tracked output at {rev}", path=target,
-                                  hint="name an output or its .dvc file as committed at that revision")
-            chosen += [i for i in found if i not in chosen]
-        items = chosen
-    return [Source(repo, item, rev, tree) for item in items]
+    return [Source(o.repo, o.item, o.rev, o.tree) for o in outputs_at(repo, targets, rev)]
 
 
 def card_of(src: Source, deep: bool = False, use_stored: bool = True, progress=None) -> dict:
@@ -126,75 +82,9 @@ def _facts(repo, entries, files: dict[str, str], deep: bool, progress):
 
 def _entries(src: Source, progress=None) -> tuple[list[tuple[str, str, int]], dict[str, str], str]:
     """(entries (relpath, md5, size), md5 -> a readable local path, the output's md5)."""
-    repo, item = src.repo, src.item
-    out = item.out
-    if src.unchanged():
-        return _recorded_entries(src, progress)
-    if not os.path.lexists(item.abspath):
-        raise CardError(f"'{src.path}' is not in the workspace",
-                        hint="check it out, or name a revision with --rev")
-    if os.path.isdir(item.abspath):
-        manifest, _size, _n = repo.hasher.dir_manifest(item.abspath, repo.ignore, out.hash_name)
-        repo.state.flush()
-        entries, files = [], {}
-        for rel, md5 in manifest.entries.items():
-            path = os.path.join(item.abspath, *rel.split("/"))
-            entries.append((rel, md5, os.stat(path).st_size))
-            files.setdefault(md5, path)
-        return entries, files, manifest.oid
-    md5 = repo.hasher.hash_file(item.abspath, out.hash_name)[0]
-    repo.state.flush()
-    return ([(posixpath.basename(src.path), md5, os.stat(item.abspath).st_size)],
-            {md5: item.abspath}, md5)
-
-
-def _recorded_entries(src: Source, progress=None):
-    """Entries of the recorded version: from the workspace when it holds that version, else
-    from the cache (fetching what it lacks)."""
-    repo, out = src.repo, src.item.out
-    in_workspace = src.rev is None
-    if out.is_dir:
-        manifest = _manifest(src, progress)
-        if in_workspace:
-            root = src.item.abspath
-            paths = {rel: os.path.join(root, *rel.split("/")) for rel in manifest.entries}
-        else:
-            _ensure_local(src, progress)
-            paths = {rel: repo.odb.path(md5, out.hash_name) for rel, md5 in manifest.entries.items()}
-        entries, files = [], {}
-        for rel, md5 in manifest.entries.items():
-            entries.append((rel, md5, os.stat(paths[rel]).st_size))
-            files.setdefault(md5, paths[rel])
-        return entries, files, out.md5
-    if in_workspace:
-        path = src.item.abspath
-    else:
-        _ensure_local(src, progress)
-        path = repo.odb.path(out.md5, out.hash_name)
-    return [(posixpath.basename(src.path), out.md5, os.stat(path).st_size)], {out.md5: path}, out.md5
-
-
-def _manifest(src: Source, progress=None):
-    repo, out = src.repo, src.item.out
-    try:
-        return repo.odb.read_manifest(out.md5, out.hash_name)
-    except FileNotFoundError:
-        _ensure_local(src, progress)
-        return repo.odb.read_manifest(out.md5, out.hash_name)
-
-
-def _ensure_local(src: Source, progress=None) -> None:
-    """Fetch the output's objects the cache lacks from the default remote."""
-    from dataver.ops.sync import fetch
-    from dataver.transfer import Used, local_manifest, make_plan
-
-    out = src.item.out
-    used = [Used(src.path, out.md5, out.hash_name)]
-    plan = make_plan(used, local_manifest(src.repo))
-    oids = {obj.oid for obj in plan.files.values()}
-    if not plan.unreadable and len(src.repo.odb.existing(oids, out.hash_name)) == len(oids):
-        return
-    fetch(src.repo, used=used, progress=progress)
+    files = src.local_paths(progress=progress)  # fetches what the cache lacks
+    entries, md5 = src.listing(progress)
+    return entries, files, md5
 
 
 def _fetch_stored(src: Source, oid: str) -> dict | None:
