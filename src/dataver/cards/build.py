@@ -8,7 +8,6 @@ gives the same card, whatever the order of ``entries``.
 from __future__ import annotations
 
 import bisect
-import posixpath
 import statistics
 from collections import Counter, defaultdict
 
@@ -48,8 +47,10 @@ def stats(values: list) -> dict | None:
 
 
 def extension(path: str) -> str:
-    """Lower-case extension of ``path`` ("" if none)."""
-    return posixpath.splitext(posixpath.basename(path))[1].lower()
+    """Lower-case extension of ``path`` ("" if none; a leading dot is a name, not one)."""
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 and dot < len(name) - 1 else ""
 
 
 def build_card(output: dict, entries: list[tuple[str, str, int]], basic: dict[str, dict],

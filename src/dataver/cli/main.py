@@ -23,6 +23,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "install": ("install", "git-hook"),
     "data": ("remove", "rm", "move", "mv", "unprotect"), "config": ("config", "cache"),
     "misc": ("root", "check-ignore"), "card": ("card", "card-diff"),
+    "ui": ("ui",),
 }
 # Commands that programs run, not people (the git hooks `install` writes): registered only when
 # named, so `--help` and the "invalid choice" list of a mistyped command leave them out.
