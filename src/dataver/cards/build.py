@@ -63,30 +63,51 @@ def build_card(output: dict, entries: list[tuple[str, str, int]], basic: dict[st
     -> its ``{relpath: image fact}`` (from the notes' ``images:`` line).
     """
     entries = sorted(entries)
+    rows, typed = _classify(entries, basic)
     findings: list[dict] = []
     card = {"card": CARD_FORMAT, "dataver": __version__, "deep": deep is not None,
             "output": {**output, "files": len(entries), "bytes": sum(e[2] for e in entries)},
-            "files": _files(entries, basic, findings)}
-    images = {rel: basic[md5] for rel, md5, _ in entries if basic.get(md5, {}).get("type") == "image"}
-    card["images"] = _images(entries, images, basic, deep, findings)
-    card["coco"] = _cocos(entries, basic, images, image_sources or {}, findings)
-    card["pdfs"] = _pdfs(entries, basic, findings)
-    card["checkpoints"] = _checkpoints(entries, basic, findings)
-    for rel, md5, _size in entries:
-        if basic.get(md5, {}).get("type") == "json" and basic[md5].get("error"):
-            findings.append(finding("json.invalid", 1, [f"{rel}: {basic[md5]['error']}"]))
+            "files": _files(rows, findings)}
+    images = {rel: fact for rel, _md5, _size, fact, _ext in typed["image"]}
+    misnamed = [row for row in rows if row[4] in _ALL_IMAGE_EXTENSIONS and row[2]
+                and row[3].get("type") != "image" and row[3].get("reason") != "unreadable"]
+    card["images"] = _images(typed["image"], misnamed, deep, findings)
+    card["coco"] = _cocos(typed["coco"], images, image_sources or {}, findings)
+    card["pdfs"] = _pdfs(typed["pdf"], findings)
+    card["checkpoints"] = _checkpoints(typed["checkpoint"], findings)
+    for rel, _md5, _size, fact, _ext in typed["json"]:
+        if fact.get("error"):
+            findings.append(finding("json.invalid", 1, [f"{rel}: {fact['error']}"]))
     card["checks"] = finalize(findings)
     return card
 
 
-def _files(entries, basic, findings) -> dict:
+_NO_FACT: dict = {}
+
+
+def _classify(entries, basic):
+    """One pass: rows ``(rel, md5, size, fact, extension)`` and the rows by fact type
+    (files whose content could not be read this time are left out of the types)."""
+    rows = []
+    typed: dict[str, list] = defaultdict(list)
+    for rel, md5, size in entries:
+        fact = basic.get(md5) or _NO_FACT
+        row = (rel, md5, size, fact, extension(rel))
+        rows.append(row)
+        if fact.get("reason") != "unreadable":
+            typed[fact.get("type", "other")].append(row)
+    return rows, typed
+
+
+def _files(rows, findings) -> dict:
     by_type: dict[str, dict] = defaultdict(lambda: {"count": 0, "bytes": 0})
     by_ext: dict[str, dict] = defaultdict(lambda: {"count": 0, "bytes": 0})
     groups = defaultdict(list)
     empty = []
-    for rel, md5, size in entries:
-        kind = "empty" if size == 0 else basic.get(md5, {}).get("type", "other")
-        for table, key in ((by_type, kind), (by_ext, extension(rel))):
+    entries = [row[:3] for row in rows]
+    for rel, md5, size, fact, ext in rows:
+        kind = "empty" if size == 0 else fact.get("type", "other")
+        for table, key in ((by_type, kind), (by_ext, ext)):
             table[key]["count"] += 1
             table[key]["bytes"] += size
         if size == 0:
@@ -114,18 +135,12 @@ def _files(entries, basic, findings) -> dict:
     }
 
 
-def _images(entries, images: dict, basic, deep, findings) -> dict | None:
-    corrupt, bombs, mismatch, rotated = [], [], [], []
+def _images(image_rows, misnamed, deep, findings) -> dict | None:
+    corrupt = [f"{rel}: not an image" for rel, *_rest in misnamed]  # named as an image, is none
+    bombs, mismatch, rotated = [], [], []
     good = {}
-    for rel, md5, size in entries:
-        fact = basic.get(md5, {})
-        if fact.get("reason") == "unreadable":
-            continue  # an I/O error of this machine, warned about; nothing known of the content
-        ext = extension(rel)
-        if fact.get("type") != "image":
-            if ext in _ALL_IMAGE_EXTENSIONS and size:  # named as an image, but is none
-                corrupt.append(f"{rel}: not an image")
-            continue
+    images = {row[0]: row[3] for row in image_rows}
+    for rel, _md5, _size, fact, ext in image_rows:
         if fact.get("error"):
             (bombs if fact.get("reason") == "bomb" else corrupt).append(f"{rel}: {fact['error']}")
             continue
@@ -160,14 +175,15 @@ def _images(entries, images: dict, basic, deep, findings) -> dict | None:
                         sorted(resolutions.items(), key=lambda i: (-i[1], i[0]))[:TOP]],
         "megapixels_histogram": histogram((w * h / 1e6 for w, h in zip(widths, heights)),
                                           MEGAPIXEL_EDGES),
-        "deep": None if deep is None else _deep(entries, images, deep, findings),
+        "deep": None if deep is None else _deep(image_rows, deep, findings),
     }
 
 
-def _deep(entries, images: dict, deep: dict, findings) -> dict:
+def _deep(image_rows, deep: dict, findings) -> dict:
     corrupt = []
     by_pixels, by_phash = defaultdict(set), defaultdict(set)
-    md5_of = {rel: md5 for rel, md5, _ in entries}
+    images = {row[0]: row[3] for row in image_rows}
+    md5_of = {row[0]: row[1] for row in image_rows}
     for rel in sorted(images):
         fact = deep.get(md5_of[rel])
         if fact is None or images[rel].get("error"):
@@ -194,13 +210,11 @@ def _deep(entries, images: dict, deep: dict, findings) -> dict:
             "near_duplicate_groups": len(near_groups)}
 
 
-def _cocos(entries, basic, images: dict, image_sources: dict, findings) -> list[dict]:
+def _cocos(coco_rows, images: dict, image_sources: dict, findings) -> list[dict]:
+    from dataver.cards import coco_checks
+
     result = []
-    for rel, md5, _size in entries:
-        fact = basic.get(md5, {})
-        if fact.get("type") != "coco":
-            continue
-        from dataver.cards import coco_checks
+    for rel, md5, _size, fact, _ext in coco_rows:
         summary = {k: v for k, v in fact.items() if k not in ("type", "image_files", "checks")}
         findings += [dict(f, examples=[f"{rel}: {e}" for e in f.get("examples", [])])
                      for f in fact.get("checks", [])]
@@ -219,8 +233,8 @@ def _cocos(entries, basic, images: dict, image_sources: dict, findings) -> list[
     return result
 
 
-def _pdfs(entries, basic, findings) -> dict | None:
-    pdfs = [(rel, basic[md5]) for rel, md5, _ in entries if basic.get(md5, {}).get("type") == "pdf"]
+def _pdfs(pdf_rows, findings) -> dict | None:
+    pdfs = [(row[0], row[3]) for row in pdf_rows]
     if not pdfs:
         return None
     bad = [f"{rel}: {f['error']}" for rel, f in pdfs if f.get("error")]
@@ -235,12 +249,9 @@ def _pdfs(entries, basic, findings) -> dict | None:
             "pages_histogram": histogram(pages, PDF_PAGE_EDGES)}
 
 
-def _checkpoints(entries, basic, findings) -> list[dict]:
+def _checkpoints(checkpoint_rows, findings) -> list[dict]:
     result = []
-    for rel, md5, _size in entries:
-        fact = basic.get(md5, {})
-        if fact.get("type") != "checkpoint":
-            continue
+    for rel, _md5, _size, fact, _ext in checkpoint_rows:
         if fact.get("error"):
             findings.append(finding("checkpoint.unreadable", 1, [f"{rel}: {fact['error']}"]))
         result.append({"path": rel, **{k: v for k, v in fact.items() if k != "type"}})
