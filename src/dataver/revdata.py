@@ -188,7 +188,7 @@ def fetch_objects(repo, objects: list[tuple[str, str]], hash_name: str = MD5, pr
 def _manifests_dir(repo) -> str:
     """Where manifests fetched without their files are kept: not the cache, where a `.dir`
     object promises that every file it lists is there too."""
-    return os.path.join(repo.tmp_dir, "dataver", "dirs")
+    return os.path.join(repo.tmp_dir, "dataver", "fetched-manifests")
 
 
 def side_manifest(repo, oid: str, hash_name: str = MD5):
@@ -217,8 +217,8 @@ def _parse_manifest(data: bytes, oid: str, hash_name: str, where: str):
 
 def fetch_manifest(repo, name: str, oid: str, hash_name: str = MD5):
     """Fetch the directory manifest ``oid`` (of output ``name``, for messages) alone from the
-    default remote, verify it, keep it under ``.dvc/tmp/dataver/dirs`` and return it. Its
-    files stay where they are: only those asked for later are fetched."""
+    default remote, verify it, keep it under ``.dvc/tmp/dataver/fetched-manifests`` and
+    return it. Its files stay where they are: only those asked for later are fetched."""
     from dataver.atomic import write_bytes_atomic
     from dataver.remote import open_remote
     from dataver.remote.base import object_key
