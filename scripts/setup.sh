@@ -14,6 +14,11 @@ if [ $want_tests = 1 ]; then
   command -v npm >/dev/null || need_apt+=(nodejs npm)
   # Debian's browser and driver for the HTML card report tests (never downloaded by Selenium).
   [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || need_apt+=(chromium chromium-driver)
+  # Real git-lfs and git-annex for the migration tests (tests/migrate).
+  command -v git-lfs >/dev/null || need_apt+=(git-lfs)
+  command -v git-annex >/dev/null || need_apt+=(git-annex)
+  # zsh, to run the generated zsh completion script (tests/func/test_doctor_completion.py).
+  command -v zsh >/dev/null || need_apt+=(zsh)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== apt-get install ${need_apt[*]}"
@@ -53,5 +58,17 @@ if [ $want_tests = 1 ]; then
     mkdir -p .cache/azurite
     npm install --prefix .cache/azurite --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null
     [ -x .cache/azurite/node_modules/.bin/azurite-blob ] && touch ".cache/azurite/.installed-$azurite_version"
+  fi
+  # A real Git LFS server for the migration tests (tests/migrate/lfs_server.py): giftless in its
+  # own venv. Its wheel declares no dependencies, so they are listed here; PyJWT<2.10 because
+  # 2.10 rejects the anonymous (subject-less) upload tokens giftless issues.
+  lfs_stamp=".venv-lfs/.installed-giftless-0.6.2"
+  if [ ! -f "$lfs_stamp" ]; then
+    echo "== creating .venv-lfs (giftless 0.6.2)"
+    [ -x .venv-lfs/bin/python ] || "$PY" -m venv .venv-lfs
+    .venv-lfs/bin/pip install -q 'giftless==0.6.2' figcan flask flask-classful flask-marshmallow \
+      webargs pyyaml python-dotenv 'PyJWT<2.10' python-dateutil typing-extensions cachetools \
+      2>&1 | grep -v "is ignored" || true
+    .venv-lfs/bin/python -c "import giftless.wsgi_entrypoint" 2>/dev/null && touch "$lfs_stamp"
   fi
 fi

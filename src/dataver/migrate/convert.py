@@ -1,0 +1,266 @@
+"""The converter: each unique source object read once, in one pass that checks it against its
+pointer or key (sha256 and size for LFS, the key's hash for annex, the git object id for plain
+blobs), computes its md5 and writes it into the cache.
+
+The bytes go to a temp file in the cache (named for this process, see
+:mod:`dataver.leftovers`, so a killed run's leftovers are removed by the next one) and become
+the object ``<md5>`` only once every check passed: a mismatch leaves nothing stored under any
+md5. Each object done is recorded in the resume map (:mod:`.resume`); a later run, an
+interrupted one resumed, `--rewrite` and `migrate verify` never read it again.
+
+Annex MD5/MD5E keys already say the md5: their content is copied into the cache unread (by the
+kernel), except a sample (one in :data:`SAMPLE`, at least one per run) that is read and checked,
+which catches a store whose keys do not match its content.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+from dataver.hashing import new_md5, take_buffer, give_buffer, write_all
+from dataver.migrate.errors import ChecksumError, MissingObjectsError
+from dataver.migrate.resume import ResumeMap, db_path
+from dataver.progress import SILENT
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataver.migrate.sources import SourceObject
+
+SAMPLE = 100  # one md5-keyed object in this many is read to check its key
+
+
+class Converter:
+    """Converts the objects of one source kind ("lfs", "annex", "git") of ``repo`` into its
+    cache. The caller holds ``repo.lock``."""
+
+    def __init__(self, repo, source_kind: str, progress=None, jobs: int | None = None,
+                 sample: int = SAMPLE):
+        self.repo = repo
+        self.kind = source_kind
+        self.progress = progress or SILENT
+        self.jobs = jobs or min(8, os.cpu_count() or 1)
+        self.sample = sample
+        self.map = ResumeMap(db_path(repo))
+        self.read_count = 0  # objects whose content this converter read (tests, messages)
+        self.copied_unread = 0  # md5-keyed objects copied without reading
+        self.reused = 0  # objects an earlier run converted
+        self._count_lock = threading.Lock()
+        repo.odb.clean_leftovers()
+
+    def known(self, ids) -> dict[str, tuple[str, int]]:
+        """``{id: (md5, size)}`` of those ``ids`` converted before (by any run)."""
+        return {k: (md5, size) for k, (md5, size, _how) in self.map.get_many(self.kind, ids).items()}
+
+    def convert(self, items: list[SourceObject]) -> dict[str, tuple[str, int]]:
+        """Convert every object not converted before; ``{id: (md5, size)}`` for all of them.
+        Raises :class:`ChecksumError` naming the path of an object whose content does not
+        match (after the other objects were stored and recorded)."""
+        unique = list({obj.id: obj for obj in items}.values())
+        done = self.known(obj.id for obj in unique)
+        cached = self.repo.odb.existing({md5 for md5, _ in done.values()})
+        todo = [obj for obj in unique if obj.id not in done or done[obj.id][0] not in cached]
+        self.reused += len(unique) - len(todo)
+        sampled = self._sampled(todo)
+        todo.sort(key=lambda o: -(o.size or 0))  # big ones first: the pool ends evenly
+        total = sum(o.size or 0 for o in todo)
+        with self.progress.phase("Converting", len(todo), total, unit="objects"):
+            done.update(self._run(todo, sampled))
+        return {obj.id: done[obj.id] for obj in unique}
+
+    def _sampled(self, todo: list[SourceObject]) -> set[str]:
+        """The md5-keyed objects whose key is checked by reading them."""
+        keyed = [o for o in todo if o.expected and o.expected[0] == "md5" and o.local]
+        chosen = {o.id for o in keyed if int(o.expected[1][:8], 16) % self.sample == 0}
+        if keyed and not chosen:
+            chosen.add(min(keyed, key=lambda o: (o.size or 0, o.id)).id)
+        return chosen
+
+    def _run(self, todo: list[SourceObject], sampled: set[str]) -> dict[str, tuple[str, int]]:
+        results: dict[str, tuple[str, int]] = {}
+        if not todo:
+            return results
+        error = None
+        # register this process's temp files (see dataver.leftovers) here, not in a race of the
+        # workers' first temp files
+        self.repo.odb.leftovers.temp_suffix()
+        # A bounded window of running futures: waiting on all 10,000 at once made each
+        # wait() cost in proportion to them all (quadratic in the object count).
+        window = max(4, self.jobs * 4)
+        queue = iter(todo)
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
+            pending: dict = {}
+
+            def submit_next() -> None:
+                obj = next(queue, None)
+                if obj is not None:
+                    pending[pool.submit(self._one, obj, obj.id in sampled)] = obj
+
+            for _ in range(window):
+                submit_next()
+            try:
+                while pending:
+                    finished, _running = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        obj = pending.pop(fut)
+                        if fut.cancelled():
+                            continue
+                        if fut.exception() is not None:
+                            error = error or fut.exception()
+                            continue
+                        md5, size, how = fut.result()
+                        self.map.put(self.kind, obj.id, md5, size, how)
+                        results[obj.id] = (md5, size)
+                        self.progress.advance(1, 0)
+                        if error is None:  # after an error: let running ones finish, start none
+                            submit_next()
+            finally:
+                for fut in pending:
+                    fut.cancel()
+                self.map.flush()
+        if error is not None:
+            raise error
+        return results
+
+    def _one(self, obj: SourceObject, sampled: bool) -> tuple[str, int, str]:
+        """Store one object; ``(md5, size, how)``."""
+        if obj.expected and obj.expected[0] == "md5" and obj.local and not sampled:
+            return self._copy_keyed(obj)
+        return self._read_store(obj)
+
+    def _copy_keyed(self, obj: SourceObject) -> tuple[str, int, str]:
+        """An annex MD5 key: the md5 is the key's; copy the content in without reading it."""
+        md5 = obj.expected[1]
+        try:
+            size = os.stat(obj.local).st_size
+        except FileNotFoundError:
+            raise _missing(obj) from None
+        if obj.size is not None and size != obj.size:
+            raise _mismatch(obj, f"its size is {size}, its key says {obj.size}")
+        self.repo.odb.add_file(obj.local, md5)  # a no-op when the cache has it
+        with self._count_lock:
+            self.copied_unread += 1
+        self.progress.advance(0, size)
+        return md5, size, "key"
+
+    def _read_store(self, obj: SourceObject) -> tuple[str, int, str]:
+        """Read ``obj`` once: check it, hash it, write it to a temp file in the cache, then
+        make that the object (or drop it if the cache has a sound copy already)."""
+        odb = self.repo.odb
+        incoming = os.path.join(odb.root, "files", "md5")
+        os.makedirs(incoming, exist_ok=True)
+        md5 = new_md5()
+        check = checker(obj)
+        live = self.progress.live
+        size = 0
+        tmp, fd = _new_temp(os.path.join(incoming, "migrate"), odb.leftovers)
+        try:
+            try:
+                stream = obj.read()
+            except FileNotFoundError:
+                raise _missing(obj) from None
+            with self._count_lock:
+                self.read_count += 1
+            buf = take_buffer()
+            try:
+                with stream:
+                    view = memoryview(buf)
+                    while n := stream.readinto(buf):
+                        chunk = view[:n]
+                        md5.update(chunk)
+                        if check is not None:
+                            check.update(chunk)
+                        write_all(fd, chunk)
+                        size += n
+                        if live:
+                            self.progress.advance(0, n)
+            finally:
+                give_buffer(buf)
+            os.close(fd)
+            fd = -1
+            oid = md5.hexdigest()
+            check_content(obj, size, oid, check)
+            if odb.trusted(oid):
+                _unlink(tmp)
+            else:
+                odb.temp_path(oid)  # makes the object's directory
+                odb.adopt(tmp, oid)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            _unlink(tmp)
+            raise
+        return oid, size, "read"
+
+    def close(self) -> None:
+        self.map.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def checker(obj: SourceObject):
+    """A hash object the content must match (None: only md5 or nothing is checked); feed it
+    the bytes, then :func:`check_content`."""
+    import hashlib
+
+    if obj.expected is None or obj.expected[0] == "md5":
+        return None
+    name = obj.expected[0]
+    if name.startswith("git-blob-"):  # a git object id: the hash of "blob <size>\0" + content
+        check = hashlib.new(name[len("git-blob-"):])
+        check.update(b"blob %d\0" % (obj.size or 0))
+        return check
+    for family in ("blake2b", "blake2s"):
+        if name.startswith(family):
+            return getattr(hashlib, family)(digest_size=int(name[len(family):]) // 8)
+    return hashlib.new(name)
+
+
+def check_content(obj: SourceObject, size: int, md5: str, check) -> None:
+    """Raise :class:`ChecksumError` unless content of ``size`` bytes, md5 ``md5`` and fed to
+    ``check`` is what ``obj``'s pointer or key says."""
+    if obj.size is not None and size != obj.size:
+        raise _mismatch(obj, f"it holds {size} bytes, its pointer says {obj.size}")
+    if obj.expected is None:
+        return
+    name, want = obj.expected
+    got = md5 if check is None else check.hexdigest()
+    if got != want:
+        label = name[len("git-blob-"):] if name.startswith("git-blob-") else name
+        raise _mismatch(obj, f"its {label} is {got[:16]}..., its pointer says {want[:16]}...")
+
+
+def _mismatch(obj: SourceObject, why: str) -> ChecksumError:
+    where = f" at {obj.commit[:12]}" if obj.commit else ""
+    return ChecksumError(f"{obj.path}{where}: the object {obj.id[:20]} has the wrong content: {why}; "
+                         "nothing was stored for it",
+                         hint="restore a good copy (e.g. `git lfs fetch` / `git annex fsck`) or "
+                              f"leave the file out with --exclude '{obj.path}'")
+
+
+def _missing(obj: SourceObject) -> MissingObjectsError:
+    return MissingObjectsError(f"{obj.path}: the object {obj.id[:20]} is not present locally",
+                               hint="fetch it first, or choose --on-missing keep|drop")
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _new_temp(base: str, leftovers) -> tuple[str, int]:
+    """A new registered temp file ``base<suffix>`` opened for writing. The suffix's random part
+    is short, so with many threads writing into one folder a name can be taken: try another."""
+    for _attempt in range(100):
+        tmp = base + leftovers.temp_suffix()
+        try:
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp name for {base}")
