@@ -1,0 +1,173 @@
+"""`dataver stage add`, `dataver repro`, `dataver dag`: dvc.yaml pipelines (see docs/pipelines.md)."""
+from __future__ import annotations
+
+import os
+import sys
+
+from dataver.cli.main import common
+from dataver.cli.output import echo
+
+
+def register(sub) -> None:
+    s = sub.add_parser("stage", help="add a pipeline stage to dvc.yaml (`dataver stage add`)",
+                       description="Manage dvc.yaml stages. Use `dataver stage add --help`.")
+    common(s)
+    s.set_defaults(func=lambda args: s.print_help() or 0)
+
+    a = sub.add_parser(  # `stage add`: main() joins the two words (see HIDDEN_COMMANDS)
+        "stage-add", prog="dataver stage add",
+        description="Write a stage into dvc.yaml exactly as `dvc stage add` does; run it with "
+                    "`dataver repro`.")
+    common(a)
+    a.add_argument("-n", "--name", required=True, help="the stage's name")
+    a.add_argument("-d", "--deps", action="append", default=[], metavar="DEP", help="a dependency")
+    a.add_argument("-o", "--outs", action="append", default=[], metavar="OUT", help="an output (cached)")
+    a.add_argument("-O", "--outs-no-cache", action="append", default=[], metavar="OUT",
+                   help="an output git tracks (not cached)")
+    a.add_argument("--outs-persist", action="append", default=[], metavar="OUT",
+                   help="an output not deleted before the command runs")
+    a.add_argument("--outs-persist-no-cache", action="append", default=[], metavar="OUT",
+                   help="a persistent output, not cached")
+    a.add_argument("-p", "--params", action="append", default=[], metavar="[FILE:]KEYS",
+                   help="parameters: 'a,b' from params.yaml, 'file.yaml:a,b', or 'file.yaml:' (all)")
+    a.add_argument("-m", "--metrics", action="append", default=[], metavar="FILE", help="a metrics file (cached)")
+    a.add_argument("-M", "--metrics-no-cache", action="append", default=[], metavar="FILE",
+                   help="a metrics file git tracks")
+    a.add_argument("--plots", action="append", default=[], metavar="FILE", help="a plots file (cached)")
+    a.add_argument("--plots-no-cache", action="append", default=[], metavar="FILE",
+                   help="a plots file git tracks")
+    a.add_argument("-w", "--wdir", help="the directory the command runs in (default: dvc.yaml's)")
+    a.add_argument("-f", "--force", action="store_true", help="overwrite a stage of that name")
+    a.add_argument("--always-changed", action="store_true", help="run the stage at every repro")
+    a.add_argument("--desc", help="a description of the stage")
+    a.add_argument("command", nargs="+", metavar="COMMAND", help="the command to run")
+    a.set_defaults(func=run_stage_add)
+
+    r = sub.add_parser("repro", help="run the pipeline stages whose inputs changed",
+                       description="Run the stages of every dvc.yaml (or of TARGETs and what they "
+                                   "depend on) whose command, dependencies, params or outputs "
+                                   "changed since dvc.lock, in dependency order; cache their "
+                                   "outputs and update dvc.lock as DVC does.")
+    common(r)
+    r.add_argument("targets", nargs="*", metavar="TARGET",
+                   help="stage names, path/to/dvc.yaml:name or path/to/dvc.yaml")
+    r.add_argument("-f", "--force", action="store_true", help="run the stages even if unchanged")
+    r.add_argument("-s", "--single-item", action="store_true",
+                   help="only the TARGETs, not the stages they depend on")
+    r.add_argument("--downstream", action="store_true",
+                   help="the TARGETs and the stages that depend on them")
+    r.add_argument("--dry", action="store_true", help="show what would run, run nothing")
+    r.set_defaults(func=run_repro)
+
+    g = sub.add_parser("dag", help="show the pipeline's stages and their dependencies",
+                       description="Print the graph of stages: as text, Graphviz dot, Mermaid, "
+                                   "or Mermaid in a Markdown block.")
+    common(g)
+    g.add_argument("target", nargs="?", help="only this stage and what it depends on")
+    fmt = g.add_mutually_exclusive_group()
+    fmt.add_argument("--dot", action="store_true", help="Graphviz dot")
+    fmt.add_argument("--mermaid", action="store_true", help="Mermaid flowchart")
+    fmt.add_argument("--md", action="store_true", help="Mermaid in a Markdown code block")
+    g.set_defaults(func=run_dag)
+
+
+def _out_specs(args):
+    from dataver.pipeline.stage import OutSpec
+
+    kinds = [("outs_persist", "outs", True, True), ("outs_persist_no_cache", "outs", False, True),
+             ("metrics", "metrics", True, False), ("metrics_no_cache", "metrics", False, False),
+             ("plots", "plots", True, False), ("plots_no_cache", "plots", False, False),
+             ("outs_no_cache", "outs", False, False), ("outs", "outs", True, False)]
+    return [OutSpec(path, kind, cache, persist)
+            for attr, kind, cache, persist in kinds for path in getattr(args, attr)]
+
+
+def run_stage_add(args) -> int:
+    from dataver import scm
+    from dataver.pipeline import stage as stagemod
+    from dataver.repo import Repo
+
+    with Repo() as repo:
+        outs = _out_specs(args)
+        dvcyaml = os.path.abspath("dvc.yaml")
+        wdir = os.path.relpath(os.path.abspath(args.wdir), os.path.dirname(dvcyaml)) if args.wdir else "."
+        definition = stagemod.stage_definition(
+            " ".join(args.command), args.deps, outs, stagemod.parse_param_args(args.params),
+            wdir=wdir.replace(os.sep, "/"), always_changed=args.always_changed, desc=args.desc)
+        with repo.lock:
+            new = stagemod.add_stage(repo, args.name, definition, force=args.force, path=dvcyaml)
+            changed = [dvcyaml]
+            if not isinstance(repo.scm, scm.NoScm):
+                for out in stagemod.gitignore_order(outs):
+                    path = new.abspath(out.path)
+                    if not repo.scm.is_ignored(path) and scm.ignore(path):
+                        changed.append(os.path.join(os.path.dirname(path), ".gitignore"))
+        if repo.config.get_bool("core", "autostage"):
+            repo.scm.add(changed)
+    echo(args, f"Added stage '{args.name}' in '{os.path.relpath(dvcyaml)}'")
+    return 0
+
+
+class _Printer:
+    def __init__(self, args):
+        self.args = args
+
+    def skipped(self, stage, reason: str) -> None:
+        echo(self.args, f"Stage '{stage.addressing}' didn't change, skipping")
+
+    def running(self, stage, reason: str) -> None:
+        verb = "Verifying outputs in frozen stage" if stage.frozen else "Running stage"
+        echo(self.args, f"{verb} '{stage.addressing}' ({reason}):")
+
+    def command(self, cmd: str) -> None:
+        echo(self.args, f"> {cmd}")
+        sys.stdout.flush()  # before the command's own output
+
+    def lock_written(self, path: str, created: bool) -> None:
+        verb = "Generating" if created else "Updating"
+        echo(self.args, f"{verb} lock file '{os.path.relpath(path)}'")
+
+
+def run_repro(args) -> int:
+    from dataver.pipeline.run import StageFailedError, repro
+    from dataver.repo import Repo
+
+    with Repo() as repo:
+        try:
+            ran = repro(repo, args.targets or None, force=args.force, single=args.single_item,
+                        dry=args.dry, downstream=args.downstream, events=_Printer(args))
+        except StageFailedError as exc:
+            print(f"ERROR: {exc}", file=sys.stderr)
+            return exc.returncode
+        if not ran:
+            echo(args, "Data and pipelines are up to date.")
+    return 0
+
+
+def run_dag(args) -> int:
+    from dataver.pipeline import graph as graphmod
+    from dataver.pipeline.stage import load_stages
+    from dataver.repo import Repo
+
+    with Repo() as repo:
+        stages = load_stages(repo)
+        graph = graphmod.build(stages)
+        if args.target:
+            chosen = set(graphmod.postorder(graph, graphmod.resolve_targets(stages, [args.target], repo.root)))
+            graph = {n: [c for c in e if c in chosen] for n, e in graph.items() if n in chosen}
+    edges = [(dep.addressing, node.addressing) for node, deps in graph.items() for dep in deps]
+    names = [n.addressing for n in graph]
+    if args.dot:
+        lines = ["strict digraph {"] + [f'"{n}";' for n in names] + [f'"{a}" -> "{b}";' for a, b in edges] + ["}"]
+    elif args.mermaid or args.md:
+        ids = {n: f"node{i + 1}" for i, n in enumerate(names)}
+        lines = ["flowchart TD"] + [f'\t{ids[n]}["{n}"]' for n in names] + \
+            [f"\t{ids[a]}-->{ids[b]}" for a, b in edges]
+        if args.md:
+            lines = ["```mermaid", *lines, "```"]
+    else:
+        order = graphmod.postorder(graph)
+        lines = [f"{n.addressing}" + (f"  <- {', '.join(d.addressing for d in graph[n])}" if graph[n] else "")
+                 for n in order]
+    print("\n".join(lines))
+    return 0
