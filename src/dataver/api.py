@@ -77,15 +77,16 @@ def read(
 def get_url(path: str, repo: str | None = None, rev: str | None = None,
             remote: str | None = None, config: dict[str, Any] | None = None,
             remote_config: dict[str, Any] | None = None) -> str:
-    """The URL of ``path``'s object on the remote (default: the default remote), as
-    ``dvc.api.get_url``; for a tracked directory, the URL of its `.dir` object. Does not
-    check that the object is there. ``config`` and ``remote_config`` as for :func:`open`."""
+    """The URL of ``path``'s object on its output's own remote (``remote:``), else on ``remote``
+    (default: the default remote), as ``dvc.api.get_url``; for a tracked directory, the URL of
+    its `.dir` object. Does not check that the object is there. ``config`` and ``remote_config`` as for :func:`open`."""
     overrides = {"config": config, "remote": remote, "remote_config": remote_config}
     with open_repo(repo, rev, **overrides) as (dv_repo, use_rev):
         loc = _locate.locate(dv_repo, path, use_rev)
         if loc.item is None:
             raise PathMissingError(f"'{loc.key}' is not tracked by DVC",
                                    hint="get_url works for DVC-tracked data only")
+        remote = loc.item.out.remote or remote  # as DVC: the output's own remote comes first
         if loc.subpath is None and loc.item.out.is_dir:
             oid = loc.item.out.md5
         else:

@@ -93,8 +93,9 @@ def load_file(path: str) -> dict[str, dict[str, Any]]:
             conf = ConfigObj(fobj, encoding="utf-8")
     except FileNotFoundError:
         return {}
-    except (ConfigObjError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot parse config ({exc})", path=path, hint="fix the file") from None
+    except (ConfigObjError, UnicodeDecodeError) as exc:  # configobj's text spans lines: one line
+        raise ConfigError(f"cannot parse config ({' '.join(str(exc).split())})", path=path,
+                          hint="fix the file") from None
     result: dict[str, dict[str, Any]] = {}
     for section, values in conf.items():
         if not isinstance(values, dict):

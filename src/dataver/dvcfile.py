@@ -39,12 +39,13 @@ class Output:
     A plain class, not a dataclass: importing dataclasses costs ~10 ms of every command's
     start-up, which is a large part of a no-op `status` or an `api.read`."""
 
-    __slots__ = ("path", "md5", "size", "nfiles", "hash_name", "isexec", "data", "cache", "push")
+    __slots__ = ("path", "md5", "size", "nfiles", "hash_name", "isexec", "data", "cache", "push",
+                 "remote")
 
     def __init__(self, path: str, md5: str | None, size: int | None, nfiles: int | None,
                  hash_name: str, isexec: bool, data: Any = None, cache: bool = True,
-                 push: bool = True):
-        self.path = path  # as written, relative to the .dvc file's directory
+                 push: bool = True, remote: str | None = None):
+        self.path = path  # as written, relative to the .dvc file's wdir (its directory)
         self.md5 = md5
         self.size = size
         self.nfiles = nfiles
@@ -53,6 +54,7 @@ class Output:
         self.data = data
         self.cache = cache
         self.push = push
+        self.remote = remote  # its own remote (``remote:``), used instead of the default one
 
     def __repr__(self) -> str:
         return f"Output(path={self.path!r}, md5={self.md5!r}, hash_name={self.hash_name!r})"
@@ -88,7 +90,13 @@ class DvcFile:
 
     @property
     def wdir(self) -> str:
-        return os.path.dirname(self.path)
+        """The folder output paths are relative to: the `.dvc` file's own, or its ``wdir:``
+        (relative to that folder), which older DVC versions wrote and DVC 3 still honours."""
+        base = os.path.dirname(self.path)
+        wdir = self.data.get("wdir") if isinstance(self.data, dict) else None
+        if not wdir or wdir == ".":
+            return base
+        return os.path.normpath(os.path.join(base, *wdir.split("/")))
 
     def out_abspath(self, out: Output) -> str:
         return os.path.normpath(os.path.join(self.wdir, out.path))
@@ -123,7 +131,7 @@ def _parse_out(raw: Any, where: str, index: int) -> Output:
         path=path, md5=md5, size=size, nfiles=nfiles,
         hash_name=MD5 if hash_key == MD5 else LEGACY,
         isexec=raw.get("isexec", False), data=raw,
-        cache=raw.get("cache", True), push=raw.get("push", True),
+        cache=raw.get("cache", True), push=raw.get("push", True), remote=raw.get("remote") or None,
     )
 
 
@@ -205,6 +213,7 @@ def _build(path: str, data, simple: bool = False) -> DvcFile:
         raise _bad(path, "top level must be a mapping")
     if not simple:
         _check_schema(data, path)
+        _check_wdir(data.get("wdir"), path)
     outs_raw = _list(data, "outs")
     if not isinstance(outs_raw, list):
         raise _bad(path, "'outs' must be a list")
@@ -250,6 +259,17 @@ _OUT_TYPES = {"persist": bool, "remote": str, "desc": str, "type": str, "version
               "labels": list, "cloud": dict, "files": list, "fs_config": dict}
 _TYPE_NAMES = {str: "a string", bool: "true or false", list: "a list", dict: "a mapping",
                (str, type(None)): "a string"}
+
+
+def _check_wdir(wdir, path: str) -> None:
+    """A ``wdir`` is a relative folder with ``/`` separators (whether it stays inside the
+    repository is checked where the repository root is known)."""
+    if not wdir:
+        return
+    try:
+        check_out_path(wdir, path)
+    except UnsafePathError as exc:
+        raise _bad(path, f"'wdir': {exc.message.replace('output path', 'folder')}") from None
 
 
 def _list(data: dict, key: str):
@@ -325,6 +345,36 @@ def new_document(out_map):
     return doc
 
 
+# The key order DVC writes a `.dvc` file in when it creates one (its stage and output dumps),
+# and the keys it leaves out at their default value.
+_DOC_ORDER = ("desc", "md5", "cmd", "wdir", "frozen", "deps", "outs", "always_changed", "meta")
+_OUT_ORDER = ("md5", "checksum", "etag", "size", "nfiles", "isexec", "version_id", "cloud", "hash",
+              "path", "fs_config", "desc", "type", "labels", "meta", "cache", "persist", "remote",
+              "push", "files")
+_OUT_DEFAULTS = {"cache": True, "push": True, "persist": False, "isexec": False}
+
+
+def fresh_document(data, out_entries):
+    """``data`` with ``outs`` set to ``out_entries``, written anew as DVC writes a `.dvc` file it
+    creates (e.g. `dvc move` renaming it): keys in DVC's order, no ``wdir`` (the new file sits
+    where its paths start), falsy and default values left out, comments dropped."""
+    from ruamel.yaml.comments import CommentedMap
+
+    def ordered(mapping, order, skip):
+        rank = {key: i for i, key in enumerate(order)}
+        result = CommentedMap()
+        for key in sorted(mapping, key=lambda k: rank.get(k, len(order))):
+            if not skip(key, mapping[key]):
+                result[key] = mapping[key]
+        return result
+
+    outs = [ordered(entry, _OUT_ORDER, lambda k, v: k in _OUT_DEFAULTS and v == _OUT_DEFAULTS[k])
+            for entry in out_entries]
+    doc = {**data, "outs": outs}
+    doc.pop("wdir", None)
+    return ordered(doc, _DOC_ORDER, lambda _k, v: not v)
+
+
 def dumps(data) -> str:
     stream = io.StringIO()
     _yaml().dump(data, stream)
@@ -379,6 +429,10 @@ class Stage(DvcFile):
         self.name = name
         self.locked = locked  # whether dvc.lock has an entry for this stage
         self.command_changed = command_changed  # dvc.yaml's cmd differs from dvc.lock's
+
+    @property
+    def wdir(self) -> str:
+        return os.path.dirname(self.path)  # the stage's own wdir is already in its paths
 
 
 def is_pipeline_file(name: str) -> bool:
@@ -471,6 +525,7 @@ def _stage(path: str, name: str, definition: dict, lock: dict | None, lock_path:
     for out in outs:
         opts = options.get(posixpath.relpath(out.path, wdir) if wdir != "." else out.path, {})
         out.cache, out.push = bool(opts.get("cache", True)), bool(opts.get("push", True))
+        out.remote = str(opts["remote"]) if opts.get("remote") else None
     deps = _stage_entries((lock or {}).get("deps"), [p for p, _ in _declared(definition, "deps")],
                           wdir, where)
     cmd = definition.get("cmd")

@@ -165,6 +165,12 @@ class Repo:
             self.scm.close()
 
     def __enter__(self) -> "Repo":
+        """Commands open the repository here. As DVC's do, they fail on a malformed config file
+        (even a command that needs no option from it) and restore `.dvc/.gitignore`."""
+        from dataver.ops.init import restore_dvc_gitignore
+
+        self.config  # noqa: B018 -- loading validates every level (cached while unchanged)
+        restore_dvc_gitignore(self)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -216,11 +222,20 @@ class Repo:
         dfiles = dvcfile.load_pipeline(path) if dvcfile.is_pipeline_file(path) else [self.load_dvcfile(path)]
         items = []
         for dfile in dfiles:
+            self.check_wdir(dfile, where=path)
             for out in dfile.outs:
                 abspath = dfile.out_abspath(out)
                 self.check_inside(abspath, where=path)
                 items.append(Tracked(dfile, out, abspath))
         return items
+
+    def check_wdir(self, dfile: dvcfile.DvcFile, where: str | None = None) -> None:
+        """Refuse a `.dvc` file whose ``wdir:`` leads out of the repository (DVC would read or
+        write data outside it)."""
+        rel = os.path.relpath(dfile.wdir, self.root)
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+            raise TargetError(f"wdir '{dfile.data.get('wdir')}' leads outside the repository",
+                              path=where, hint="fix the wdir of the .dvc file")
 
     def check_inside(self, abspath: str, where: str | None = None) -> None:
         """Raise unless ``abspath`` lies inside the workspace (and outside .dvc/ and .git/),

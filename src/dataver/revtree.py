@@ -56,6 +56,7 @@ class RevTree:
 
         items = []
         for dfile in self.load_dvcfiles(self.dvcfile_paths()) + self.load_stages():
+            self.repo.check_wdir(dfile, where=f"{self.rel(dfile.path)}@{self.rev}")
             for out in dfile.outs:
                 abspath = dfile.out_abspath(out)
                 self.repo.check_inside(abspath, where=f"{self.rel(dfile.path)}@{self.rev}")

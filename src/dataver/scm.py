@@ -194,6 +194,17 @@ def _gitignore_entry(out_abspath: str) -> tuple[str, str]:
     return os.path.join(parent, ".gitignore"), "/" + escaped
 
 
+def is_listed(out_abspath: str) -> bool:
+    """Whether the .gitignore beside ``out_abspath`` already has the line :func:`ignore` writes
+    (a read of one small file: cheaper than asking git)."""
+    gitignore, entry = _gitignore_entry(out_abspath)
+    try:
+        with open(gitignore, encoding="utf-8") as fobj:
+            return entry in fobj.read().splitlines()
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return False
+
+
 def ignore(out_abspath: str) -> str | None:
     """Add ``/name`` to the .gitignore beside ``out_abspath``; returns the .gitignore path if changed."""
     gitignore, entry = _gitignore_entry(out_abspath)

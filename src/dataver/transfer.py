@@ -29,12 +29,14 @@ BATCH = 2000  # objects per bulk call, so temp files and failures stay bounded
 @dataclass(frozen=True)
 class Used:
     """An object some output needs: a file oid, or a `.dir` oid (optionally only the entries at
-    or below ``subpath``). ``path`` is the output's repo-relative path, for messages."""
+    or below ``subpath``). ``path`` is the output's repo-relative path, for messages; ``remote``
+    the output's own remote (its ``remote:`` field), None for the one the command uses."""
 
     path: str
     oid: str
     hash_name: str = MD5
     subpath: str | None = None
+    remote: str | None = None
 
 
 class Obj(NamedTuple):
@@ -98,7 +100,7 @@ def used_in_workspace(repo, targets: list[str] | None = None, for_push: bool = F
         if out.md5 is None or not out.cache or (for_push and not out.push):
             continue
         path = os.path.relpath(item.abspath, repo.root).replace(os.sep, "/")
-        result.append(Used(path, out.md5, out.hash_name, subpath))
+        result.append(Used(path, out.md5, out.hash_name, subpath, out.remote))
         if subpath is None:
             result += card_used(path, out)
     return result
@@ -114,7 +116,7 @@ def card_used(path: str, out) -> list[Used]:
     from dataver.dvcfile import card_oid
 
     oid = card_oid(out)
-    return [] if oid is None else [Used(path + CARD, oid, MD5)]
+    return [] if oid is None else [Used(path + CARD, oid, MD5, remote=out.remote)]
 
 
 def without_cards(used: list[Used]) -> list[Used]:

@@ -1,4 +1,4 @@
-"""`dataver config`, `dataver cache dir` and `dataver cache verify`."""
+"""`dataver config` and `dataver cache dir|verify|migrate`."""
 from __future__ import annotations
 
 import os
@@ -60,6 +60,18 @@ def register(sub) -> None:
     v.add_argument("-r", "--remote", metavar="NAME", help="remote for --repair (default: core.remote)")
     v.add_argument("-j", "--jobs", type=positive_int, metavar="N", help="transfers to run at once")
     v.set_defaults(func=run_cache_verify)
+
+    m = csub.add_parser("migrate", help="migrate a DVC 2.x cache to the 3.x layout",
+                        description="Re-hash every object of the DVC 2.x cache layout "
+                                    "(.dvc/cache/xx/...) with md5 and add it to the 3.x layout "
+                                    "(.dvc/cache/files/md5/...), hard-linked where possible. "
+                                    "The 2.x objects are kept.")
+    common(m)
+    m.add_argument("--dvc-files", action="store_true",
+                   help="also migrate the entries of every .dvc file to the 3.x format")
+    m.add_argument("--dry", action="store_true",
+                   help="only print what would be done, migrating nothing")
+    m.set_defaults(func=run_cache_migrate)
 
 
 def _dvc_dir() -> str | None:
@@ -156,3 +168,35 @@ def run_cache_verify(args) -> int:
         print("ERROR: some corrupt objects have no good copy on the remote (add the data again "
               "from another source, or restore it from a backup)", file=sys.stderr)
     return 1 if left else 0
+
+
+def run_cache_migrate(args) -> int:
+    from dataver.cli.output import echo
+    from dataver.ops.cache_migrate import migrate
+    from dataver.repo import Repo
+
+    with Repo() as repo:
+        result = migrate(repo, dry=args.dry, dvc_files=args.dvc_files)
+        autostage = repo.config.get_bool("core", "autostage")
+        if autostage and result.dvcfiles and not args.dry and repo.scm.root:
+            repo.scm.add(result.dvcfiles)
+        in_git = bool(getattr(repo.scm, "root", None))
+    if args.dry:
+        echo(args, f"{len(result.legacy)} files will be re-hashed and migrated to the DVC 3.0 "
+                   "cache location.")
+    else:
+        echo(args, f"Migrated {result.added} files to DVC 3.0 cache location.")
+    if not args.dvc_files:
+        return 0
+    names = sorted(os.path.relpath(p) for p in result.dvcfiles)
+    if not names:
+        echo(args, "No DVC files in the repo to migrate to the 3.0 format.")
+    elif args.dry:
+        echo(args, "Entries in following DVC files will be migrated to the 3.0 format:")
+        echo(args, "\n".join(f"\t{name}" for name in names))
+    else:
+        for name in names:
+            echo(args, f"Updating DVC file '{name}'")
+        if in_git and not autostage:
+            echo(args, "\nTo track the changes with git, run:\n\n\tgit add " + " ".join(names))
+    return 0

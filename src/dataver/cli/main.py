@@ -23,13 +23,17 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "install": ("install", "git-hook"),
     "data": ("remove", "rm", "move", "mv", "unprotect"), "config": ("config", "cache"),
     "misc": ("root", "check-ignore"), "card": ("card", "card-diff"),
-    "ui": ("ui",),
+    "ui": ("ui",), "migrate": ("migrate",),
+    "pipeline": ("stage", "stage-add", "repro", "dag"), "data_status": ("data-status",),
+    "du": ("du",),
+    "freeze": ("freeze", "unfreeze"), "doctor": ("version", "doctor"),
+    "destroy": ("destroy",), "completion": ("completion",),
 }
 # Commands that programs run, not people (the git hooks `install` writes): registered only when
 # named, so `--help` and the "invalid choice" list of a mistyped command leave them out.
 # `card diff` is the command `card-diff` (argparse cannot give `card` both targets and a
 # subcommand); main() rewrites the two words into one.
-HIDDEN_COMMANDS = ("git-hook", "card-diff")
+HIDDEN_COMMANDS = ("git-hook", "card-diff", "data-status", "stage-add")
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -52,6 +56,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             kwargs.setdefault("formatter_class", Formatter)
             super().__init__(*args, **kwargs)
 
+        def _check_value(self, action, value) -> None:
+            # A mistyped command or choice gets "did you mean ...?" (hidden commands are not
+            # among the choices, so they are never suggested).
+            if action.choices is not None and value not in action.choices:
+                close = _close_matches(value, action.choices)
+                if close:
+                    raise argparse.ArgumentError(
+                        action, f"invalid choice: {value!r} (did you mean {close}?)")
+            super()._check_value(action, value)
+
     parser = Parser(
         prog="dataver",
         description="Data version control for datasets and models, compatible with DVC 3.x.",
@@ -68,6 +82,15 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         if hidden != command:
             sub.choices.pop(hidden, None)
     return parser
+
+
+def _close_matches(word: str, choices) -> str:
+    """``'a'`` or ``'a' or 'b'``: the choices nearest to ``word`` (difflib), or ''."""
+    import difflib
+
+    names = [c for c in choices if isinstance(c, str)]
+    close = difflib.get_close_matches(str(word), names, n=3, cutoff=0.6)
+    return " or ".join(repr(c) for c in close)
 
 
 def _modules_for(argv: list[str]) -> list[str]:
@@ -89,12 +112,14 @@ def _command_word(argv: list[str]) -> str | None:
 
 
 def _join_subcommands(argv: list[str]) -> list[str]:
-    """``card diff ...`` -> ``card-diff ...`` (see :data:`HIDDEN_COMMANDS`)."""
+    """``card diff ...`` -> ``card-diff ...``, ``data status ...`` -> ``data-status ...`` (see
+    :data:`HIDDEN_COMMANDS`)."""
     command = _command_word(argv)
-    if command == "card":
-        at = argv.index("card")
-        if argv[at + 1:at + 2] == ["diff"]:
-            return argv[:at] + ["card-diff"] + argv[at + 2:]
+    for group, subcommand in (("card", "diff"), ("data", "status"), ("stage", "add")):
+        if command == group:
+            at = argv.index(group)
+            if argv[at + 1:at + 2] == [subcommand]:
+                return argv[:at] + [f"{group}-{subcommand}"] + argv[at + 2:]
     return argv
 
 

@@ -11,6 +11,15 @@ def _options(p) -> None:
                    help=".dvc files, outputs, or files inside tracked directories (default: all)")
     p.add_argument("-r", "--remote", metavar="NAME", help="remote to use (default: core.remote)")
     p.add_argument("-j", "--jobs", type=positive_int, metavar="N", help="transfers to run at once")
+    p.add_argument("-d", "--with-deps", action="store_true",
+                   help="also the outputs of the stages a dvc.yaml stage TARGET depends on")
+    p.add_argument("-R", "--recursive", action="store_true",
+                   help="a directory TARGET means every output below it (dataver always does this)")
+    p.add_argument("--run-cache", dest="run_cache", action="store_true", default=False,
+                   help="accepted for DVC compatibility: dataver has no run cache yet, so there "
+                        "is no run history to transfer")
+    p.add_argument("--no-run-cache", dest="run_cache", action="store_false",
+                   help="do not transfer run history (the default)")
 
 
 def _revision_options(p) -> None:
@@ -25,6 +34,7 @@ def register(sub) -> None:
                                       "and the remote does not have yet.")
     _options(push)
     _revision_options(push)
+    push.add_argument("--glob", action="store_true", help="allow TARGETs with shell-style wildcards")
     push.set_defaults(func=run_push)
     fetch = sub.add_parser("fetch", help="download tracked data into the cache",
                            description="Get the objects that the current .dvc files of TARGETs need "
@@ -36,8 +46,52 @@ def register(sub) -> None:
                           description="Fetch what TARGETs need, then check them out. A file inside "
                                       "a tracked directory can be pulled alone.")
     _options(pull)
+    _revision_options(pull)
     pull.add_argument("-f", "--force", action="store_true", help="overwrite uncommitted changes")
+    pull.add_argument("--allow-missing", action="store_true",
+                      help="ignore errors if some files or directories are missing on the remote")
     pull.set_defaults(func=run_pull)
+
+
+def _targets(args, repo) -> list[str] | None:
+    """TARGETs after --glob and --with-deps (None: everything)."""
+    import os
+
+    targets = list(args.targets or ())
+    if getattr(args, "glob", False):
+        import glob
+
+        targets = [m for t in targets for m in (sorted(glob.glob(t)) or [t])]
+    if args.with_deps and targets:
+        targets += [t for t in _upstream_outputs(repo, targets) if t not in targets]
+    if args.run_cache:
+        from dataver.errors import warn
+
+        warn("dataver has no run cache yet: --run-cache is ignored")
+    return [os.path.relpath(t) if os.path.isabs(t) else t for t in targets] or None
+
+
+def _upstream_outputs(repo, targets: list[str]) -> list[str]:
+    """Outputs (absolute paths) of the stages that the dvc.yaml stages among ``targets`` depend
+    on, directly or not. A target that is not a stage has no dependencies."""
+    import os
+
+    from dataver.errors import UserError
+    from dataver.pipeline import graph, stage
+
+    stages = stage.load_stages(repo)
+    if not stages:
+        return []
+    found = []
+    for target in targets:
+        try:
+            found += graph.resolve_targets(stages, [target], repo.root)
+        except UserError:
+            continue
+    if not found:
+        return []
+    return [os.path.relpath(s.abspath(o.path)) for s in graph.plan(graph.build(stages), found)
+            for o in s.outs if o.cache]
 
 
 def _count(n: int, verb: str) -> str:
@@ -53,8 +107,10 @@ def _run(args, verb: str, method: str) -> int:
 
     with Repo() as repo:
         try:
+            targets = _targets(args, repo)
+            args.targets = targets
             used = revisions.used(repo, args, for_push=method == "push")
-            result = getattr(repo, method)(args.targets or None, remote=args.remote, jobs=args.jobs,
+            result = getattr(repo, method)(targets, remote=args.remote, jobs=args.jobs,
                                            progress=for_cli(args.quiet), used=used)
         except TransferError as exc:
             if exc.result.transferred:
@@ -77,17 +133,34 @@ def run_pull(args) -> int:
     from dataver.repo import Repo
     from dataver.transfer import TransferError
 
+    from dataver.cli import revisions
+
+    fetched = 0
     with Repo() as repo:
+        targets = _targets(args, repo)
+        args.targets = targets
         try:
-            result = repo.pull(args.targets or None, remote=args.remote, jobs=args.jobs,
+            used = revisions.used(repo, args)
+            if used is not None:  # other revisions' data into the cache; the workspace's below
+                fetched = repo.fetch(targets, remote=args.remote, jobs=args.jobs,
+                                     progress=for_cli(args.quiet), used=used).transferred
+            result = repo.pull(targets, remote=args.remote, jobs=args.jobs,
                                progress=for_cli(args.quiet), force=args.force)
         except TransferError as exc:
+            if not (args.allow_missing and _only_missing(exc.result)):
+                if exc.result.transferred:
+                    echo(args, _count(exc.result.transferred, "fetched"))
+                raise
+            from dataver.errors import warn
+
+            warn(f"{len(exc.result.failed)} file(s) missing on the remote were skipped "
+                 "(--allow-missing)")
             if exc.result.transferred:
                 echo(args, _count(exc.result.transferred, "fetched"))
-            raise
+            return 0
     lines = []
-    if result.fetched.transferred:
-        lines.append(_count(result.fetched.transferred, "fetched"))
+    if result.fetched.transferred + fetched:
+        lines.append(_count(result.fetched.transferred + fetched, "fetched"))
     changes = [_count(len(paths), verb) for paths, verb in ((result.added, "added"),
                (result.modified, "modified"), (result.deleted, "deleted")) if paths]
     if changes:
@@ -95,3 +168,8 @@ def run_pull(args) -> int:
     for line in lines or ["Everything is up to date."]:
         echo(args, line)
     return 0
+
+
+def _only_missing(result) -> bool:
+    """Whether every failure of a transfer is an object the remote does not have."""
+    return bool(result.failed) and all("missing" in reason for _n, _o, reason in result.failed)

@@ -55,7 +55,8 @@ def add(repo, targets: list[str], glob: bool = False, no_commit: bool = False,
         with cache_only_grows(repo), progress.phase("Adding", len(paths), unit="targets"):
             results = []
             for path in paths:
-                results.append(_add_one(repo, path, no_commit, progress=progress))
+                results.append(_add_one(repo, path, no_commit, existing=_owner_file(tracked, path),
+                                        progress=progress))
                 progress.advance()
         repo.state.flush()
     _stage(repo, results)
@@ -180,7 +181,16 @@ def _refuse_backslash(name: str, where: str) -> None:
                           hint="rename it")
 
 
+def _owner_file(tracked, path: str):
+    """The tracked output at exactly ``path`` when its `.dvc` file is not the one beside it
+    (e.g. one with a ``wdir:``): DVC re-adds into that file rather than writing a second one."""
+    return next((t for t in tracked if t.abspath == path and not isinstance(t.dvcfile, dvcfile.Stage)
+                 and t.dvcfile.path != dvcfile.dvcfile_for(path)), None)
+
+
 def _add_one(repo, path: str, no_commit: bool, existing=None, progress=SILENT) -> AddResult:
+    """Cache ``path`` and record it in ``existing``'s `.dvc` file (else the one beside it), and
+    in the .gitignore beside it unless git ignores it already (DVC's add and commit both do)."""
     dvc_path = existing.dvcfile.path if existing else dvcfile.dvcfile_for(path)
     recorded = existing.out if existing is not None else _recorded_out(dvc_path, path)
     legacy = _unchanged_legacy_out(repo, path, recorded, progress)
@@ -189,19 +199,20 @@ def _add_one(repo, path: str, no_commit: bool, existing=None, progress=SILENT) -
     else:
         previous = recorded.md5 if recorded is not None and recorded.hash_name == MD5 else None
         oid, size, nfiles, changed = _record(repo, path, dvc_path, no_commit, previous, progress)
-    gitignore = None
+    written = None
     # Like DVC: no entry when git already ignores the output (a pattern, or a re-add).
-    if existing is None and not isinstance(repo.scm, scm.NoScm) and not repo.scm.is_ignored(path):
-        gitignore = scm.ignore(path)
-    return AddResult(path, dvc_path, oid, size, nfiles, changed or gitignore is not None)
+    if (not isinstance(repo.scm, scm.NoScm) and not scm.is_listed(path)
+            and not repo.scm.is_ignored(path)):
+        written = scm.ignore(path)
+    return AddResult(path, dvc_path, oid, size, nfiles, changed or written is not None)
 
 
 def _recorded_out(dvc_path: str, path: str):
     """The output ``dvc_path`` records for ``path`` (None if there is no such file or entry)."""
     if not os.path.exists(dvc_path):
         return None
-    rel = os.path.normpath(dvcfile.rel_out_path(dvc_path, path))
-    return next((o for o in dvcfile.read(dvc_path).outs if os.path.normpath(o.path) == rel), None)
+    dfile = dvcfile.read(dvc_path)
+    return next((o for o in dfile.outs if dfile.out_abspath(o) == os.path.normpath(path)), None)
 
 
 def _record(repo, path: str, dvc_path: str, no_commit: bool, previous: str | None = None,
@@ -328,12 +339,13 @@ def _check_readable(files: list[FileEntry]) -> None:
 
 
 def _write_dvcfile(dvc_path: str, out_path: str, oid: str, size: int, nfiles, isexec: bool) -> bool:
-    rel = dvcfile.rel_out_path(dvc_path, out_path)
+    """Record the output in ``dvc_path``: its existing entry keeps its ``path`` as written (and the
+    file its ``wdir``), as DVC keeps them; else a new file with the path relative to it."""
     if os.path.exists(dvc_path):
-        if _records(dvcfile.read(dvc_path), rel, oid, size, nfiles, isexec):
+        if _records(dvcfile.read(dvc_path), out_path, oid, size, nfiles, isexec):
             return False  # nothing to write, and no need to load ruamel.yaml to find that out
         dfile = dvcfile.load(dvc_path)
-        entry = next((o.data for o in dfile.outs if os.path.normpath(o.path) == os.path.normpath(rel)), None)
+        entry = next((o.data for o in dfile.outs if dfile.out_abspath(o) == os.path.normpath(out_path)), None)
         if entry is not None:
             before = dvcfile.dumps(dfile.data)
             dvcfile.update_out_map(entry, oid, size, nfiles, isexec)
@@ -341,13 +353,14 @@ def _write_dvcfile(dvc_path: str, out_path: str, oid: str, size: int, nfiles, is
                 return False
             dvcfile.save(dvc_path, dfile.data)
             return True
+    rel = dvcfile.rel_out_path(dvc_path, out_path)
     dvcfile.save(dvc_path, dvcfile.new_document(dvcfile.new_out_map(rel, oid, size, nfiles, isexec)))
     return True
 
 
-def _records(dfile, rel: str, oid: str, size: int, nfiles, isexec: bool) -> bool:
-    """Whether ``dfile`` already records exactly this content for output ``rel``."""
-    raw = next((o.data for o in dfile.outs if os.path.normpath(o.path) == os.path.normpath(rel)), None)
+def _records(dfile, out_path: str, oid: str, size: int, nfiles, isexec: bool) -> bool:
+    """Whether ``dfile`` already records exactly this content for the output at ``out_path``."""
+    raw = next((o.data for o in dfile.outs if dfile.out_abspath(o) == os.path.normpath(out_path)), None)
     if raw is None:
         return False
     return (raw.get("md5") == oid and raw.get("size") == size and raw.get("nfiles") == nfiles

@@ -4,12 +4,37 @@ from __future__ import annotations
 import os
 import shutil
 
+from dataver.atomic import write_text_atomic
 from dataver.config import ConfigFile
 from dataver.errors import UserError
-from dataver.scm import Git, find_git_root
+from dataver.scm import Git, NoScm, find_git_root
 from dataver.workspace import DVCIGNORE, DVCIGNORE_HEADER
 
 DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
+_DVC_IGNORED = ("/config.local", "/tmp", "/cache")
+
+
+def restore_dvc_gitignore(repo) -> None:
+    """Append the lines of ``.dvc/.gitignore`` it lacks (older repositories have no ``/tmp``), as
+    DVC does whenever it opens a repository in git (not for `config`/`remote`); not staged, as
+    DVC leaves it. One read of a small file when nothing is missing."""
+    path = os.path.join(repo.dvc_dir, ".gitignore")
+    try:
+        with open(path, encoding="utf-8") as fobj:
+            content = fobj.read()
+    except FileNotFoundError:
+        content = ""
+    except (OSError, UnicodeDecodeError):
+        return  # unreadable: git reports it; not ours to overwrite
+    lines = content.splitlines()
+    missing = [line for line in _DVC_IGNORED if line not in lines]
+    if not missing or isinstance(repo.scm, NoScm):
+        return
+    sep = "\n" if content and not content.endswith("\n") else ""
+    try:
+        write_text_atomic(path, content + sep + "\n".join(missing) + "\n")
+    except OSError:
+        pass  # a read-only checkout can still be read; DVC's entries are a convenience
 
 
 def init(repo_cls, root: str, no_scm: bool = False, force: bool = False):

@@ -127,11 +127,13 @@ def cached_file(repo, loc: Located, remote: str | None = None) -> str:
 
 
 def fetch_objects(repo, loc: Located, remote: str | None = None) -> None:
-    """Fetch what ``loc`` needs (a file, or one file inside a directory) into the cache."""
+    """Fetch what ``loc`` needs (a file, or one file inside a directory) into the cache: from
+    the output's own remote (its ``remote:``) if it has one, as DVC's API reads it, else ``remote``."""
     from dataver.transfer import Used
 
     out = loc.item.out
     out_key = os.path.relpath(loc.item.abspath, repo.root).replace(os.sep, "/")
+    remote = out.remote or remote
     try:
         repo.fetch(used=[Used(out_key, out.md5, out.hash_name, loc.subpath)], remote=remote)
     except RemoteError as exc:

@@ -76,7 +76,9 @@ def build_tree(repo, rev: str | None, remote: str | None, key: str = "",
         out_key = os.path.relpath(item.abspath, repo.root).replace(os.sep, "/")
         _add_parents(tree, out_key)
         out = item.out
-        size = _disk_size(item.abspath) if rev is None else out.size
+        size = _disk_size(item.abspath) if rev is None else None
+        if size is None:  # not in the workspace (or at a revision): the size recorded for it
+            size = out.size
         tree[out_key] = LsEntry(True, out.is_dir, out.isexec, size, out.md5)
         if out.is_dir and _expand(out_key, key, recursive):
             _add_manifest(repo, tree, out_key, item, rev, remote)
@@ -112,12 +114,24 @@ def _disk_size(path: str) -> int | None:
         return None
 
 
+def _tree_entry_size(mode: str, name: str) -> int:
+    """Bytes an entry takes in its git tree object: ``<mode> <name>\\0`` and a 20-byte sha
+    (trees' mode is written without its leading zero)."""
+    return len(mode.lstrip("0")) + 2 + len(name.encode("utf-8", "surrogateescape")) + 20
+
+
 def _git_entries(repo, rev: str | None) -> dict[str, LsEntry]:
     tree: dict[str, LsEntry] = {}
     if rev:
+        tree_sizes: dict[str, int] = {}
         for key, (kind, _obj, mode, size) in repo.at_rev(rev).entries.items():
             is_dir = kind == "tree"
             tree[key] = LsEntry(False, is_dir, mode == "100755", size, None)
+            parent, _, name = key.rpartition("/")
+            tree_sizes[parent] = tree_sizes.get(parent, 0) + _tree_entry_size(mode, name)
+        for key, entry in tree.items():  # a folder's size is its git tree object's, as DVC shows
+            if entry.isdir:
+                entry.size = tree_sizes.get(key, 0)
         return tree
     git_root = getattr(repo.scm, "root", None)
     if git_root is None:

@@ -69,9 +69,12 @@ def _apply(repo, item, dst_abs: str, new: str) -> MoveResult:
     old = item.dvcfile.path
     data = dvcfile.load(old).data  # fresh: a commit above may have rewritten it
     entry = next(o for o in data["outs"] if posixpath.normpath(o["path"]) == item.out.path)
-    entry["path"] = dvcfile.rel_out_path(new, dst_abs)
-    if new != old:
-        _rebase_deps(data, os.path.dirname(old), os.path.dirname(new))
+    if new != old:  # as `dvc move`: a new file, written as DVC writes one it creates
+        entry["path"] = dvcfile.rel_out_path(new, dst_abs)
+        _rebase_deps(data, item.dvcfile.wdir, os.path.dirname(new))
+        data = dvcfile.fresh_document(data, data["outs"])
+    else:  # edited in place; a path stays relative to the file's wdir
+        entry["path"] = os.path.relpath(dst_abs, item.dvcfile.wdir).replace(os.sep, "/")
     if os.path.lexists(item.abspath):
         os.rename(item.abspath, dst_abs)
     dvcfile.save(new, data)

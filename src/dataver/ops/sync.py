@@ -32,30 +32,63 @@ def _remote(repo, name, jobs):
     return remote
 
 
-def push(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
-         used=None) -> transfer.Result:
-    """Upload what the targets need and the remote lacks."""
-    with repo.lock:
-        used = used if used is not None else transfer.used_in_workspace(repo, targets, for_push=True)
-        rem = _remote(repo, remote, jobs)
+def by_remote(used: list[transfer.Used], remote: str | None) -> dict[str | None, list[transfer.Used]]:
+    """``used`` grouped by the remote each goes to (None: the default remote), as DVC does: an
+    output with its own ``remote:`` uses that one; with ``-r NAME`` every output uses NAME except
+    those whose own remote is another, which are left out. At least one group (maybe empty)."""
+    groups: dict[str | None, list[transfer.Used]] = {}
+    for item in used:
+        if remote is not None and item.remote is not None and item.remote != remote:
+            continue
+        groups.setdefault(remote if remote is not None else item.remote, []).append(item)
+    if not groups:
+        return {remote: []}
+    return {name: groups[name] for name in sorted(groups, key=lambda n: (n is not None, n or ""))}
+
+
+def _each_remote(repo, used, remote, jobs, work) -> transfer.Result:
+    """``work(remote, used)`` per group of :func:`by_remote`; one Result for all. A failed group
+    does not stop the others; the first failure is raised at the end, with the whole Result."""
+    total, errors = transfer.Result(), []
+    groups = by_remote(used, remote)
+    for name, part in groups.items():
+        rem = _remote(repo, name, jobs)
         try:
-            return transfer.push(repo, rem, used, progress)
+            res = work(rem, part)
+        except transfer.TransferError as exc:
+            res = exc.result
+            errors.append(exc)
         finally:
             rem.close()
+        total.transferred += res.transferred
+        total.failed += res.failed
+    if errors and len(groups) > 1:  # the message of the first, the counts of all
+        raise transfer.TransferError(errors[0].message, total, path=errors[0].path,
+                                     hint=f"{total.transferred} objects were transferred; re-run to retry")
+    if errors:
+        raise errors[0]
+    return total
+
+
+def push(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
+         used=None) -> transfer.Result:
+    """Upload what the targets need and the remote lacks (each output's own remote, if set)."""
+    with repo.lock:
+        used = used if used is not None else transfer.used_in_workspace(repo, targets, for_push=True)
+        return _each_remote(repo, used, remote, jobs,
+                            lambda rem, part: transfer.push(repo, rem, part, progress))
 
 
 def fetch(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
           used=None) -> transfer.Result:
-    """Download into the cache what the targets need and the cache lacks."""
+    """Download into the cache what the targets need and the cache lacks (from each output's
+    own remote, if set)."""
     with repo.lock:
         used = used if used is not None else transfer.used_in_workspace(repo, targets)
         if not used:
             return transfer.Result()
-        rem = _remote(repo, remote, jobs)
-        try:
-            return transfer.fetch(repo, rem, used, progress)
-        finally:
-            rem.close()
+        return _each_remote(repo, used, remote, jobs,
+                            lambda rem, part: transfer.fetch(repo, rem, part, progress))
 
 
 def pull(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
@@ -117,14 +150,19 @@ def _checkout_one(repo, item, subpath, force, result: PullResult, progress=None)
 
 
 def cloud_status(repo, targets=None, remote=None, jobs=None, used=None) -> dict[str, str]:
-    """``{path: new|deleted|missing}`` for objects not both in the cache and on the remote."""
+    """``{path: new|deleted|missing}`` for objects not both in the cache and on the remote (each
+    output's own remote, if set; DVC 3.67.1 leaves such outputs out of `status -c`)."""
     with repo.lock:
         used = used if used is not None else transfer.used_in_workspace(repo, targets)
-        rem = _remote(repo, remote, jobs)
-        try:  # cards are optional, as DVC knows no such object: status -c is about data
-            return transfer.cloud_status(repo, rem, transfer.without_cards(used))
-        finally:
-            rem.close()
+        status: dict[str, str] = {}
+        # cards are optional, as DVC knows no such object: status -c is about data
+        for name, part in by_remote(transfer.without_cards(used), remote).items():
+            rem = _remote(repo, name, jobs)
+            try:
+                status.update(transfer.cloud_status(repo, rem, part))
+            finally:
+                rem.close()
+        return dict(sorted(status.items()))
 
 
 def remote_name(repo, remote=None) -> str:
