@@ -218,3 +218,19 @@ def test_html_with_several_outputs_is_refused(dataset, tmp_path):
     proc = run_cli("card", "--html", str(tmp_path / "x.html"), cwd=dataset)
     assert proc.returncode == 1 and "one output" in proc.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+def test_card_of_a_folder_inside_an_output(dataset, tmp_path, capsys):
+    [card] = card_json(capsys, "data/images")
+    assert card["output"]["path"] == "data/images"
+    assert card["files"]["count"] == 13 and card["coco"] == [] and card["pdfs"] is None
+    assert "images/" not in card["files"]["largest"][0]["path"]  # relative to the folder
+    assert cli("card", "--save", "-q", "data/images") == 1
+    # at a revision, only that folder's objects are fetched
+    assert cli("remote", "add", "-q", "-d", "store", str(tmp_path / "store")) == 0
+    assert cli("push", "-q") == 0
+    shutil.rmtree(dataset / ".dvc" / "cache")
+    [old] = card_json(capsys, "--rev", "HEAD", "data/docs")
+    assert old["pdfs"]["count"] == 2 and old["files"]["count"] == 2
+    cached = [p for p in (dataset / ".dvc" / "cache" / "files" / "md5").rglob("*") if p.is_file()]
+    assert len(cached) <= 3  # the two PDFs (and the manifest), not the 18 files

@@ -7,6 +7,7 @@ used as it is when it describes the output's version.
 """
 from __future__ import annotations
 
+import os
 import posixpath
 
 from dataver.cards import notes as notes_mod
@@ -21,7 +22,14 @@ class CardError(UserError):
 
 
 class Source(OutputData):
-    """One output to describe, with its notes."""
+    """One output to describe (or, with ``subpath``, the files below a folder or the one file
+    of a tracked directory), with its notes."""
+
+    subpath: str | None = None  # "/"-separated, relative to the output
+
+    @property
+    def shown_path(self) -> str:
+        return f"{self.path}/{self.subpath}" if self.subpath else self.path
 
     def notes_text(self) -> tuple[str, str | None]:
         """(repo-relative path of the notes file, its text or None) at this revision."""
@@ -30,8 +38,29 @@ class Source(OutputData):
 
 
 def sources(repo, targets: list[str] | None, rev: str | None) -> list[Source]:
-    """The outputs named by ``targets`` (all when none) at ``rev`` (None: the workspace)."""
-    return [Source(o.repo, o.item, o.rev, o.tree) for o in outputs_at(repo, targets, rev)]
+    """The outputs named by ``targets`` (all when none) at ``rev`` (None: the workspace); a
+    target inside a tracked directory names that part of it."""
+    from dataver.errors import TargetError
+
+    if not targets:
+        return [Source(o.repo, o.item, o.rev, o.tree) for o in outputs_at(repo, None, rev)]
+    result: list[Source] = []
+    everything = None
+    for target in targets:
+        try:
+            result += [Source(o.repo, o.item, o.rev, o.tree) for o in outputs_at(repo, [target], rev)]
+            continue
+        except TargetError:
+            everything = everything if everything is not None else outputs_at(repo, None, rev)
+            abspath = os.path.abspath(target)
+            owner = next((o for o in everything if o.item.out.is_dir
+                          and abspath.startswith(o.item.abspath + os.sep)), None)
+            if owner is None:
+                raise
+        src = Source(owner.repo, owner.item, owner.rev, owner.tree)
+        src.subpath = os.path.relpath(abspath, owner.item.abspath).replace(os.sep, "/")
+        result.append(src)
+    return result
 
 
 def card_of(src: Source, deep: bool = False, use_stored: bool = True, progress=None) -> dict:
@@ -39,7 +68,7 @@ def card_of(src: Source, deep: bool = False, use_stored: bool = True, progress=N
     card = None
     out = src.item.out
     oid = store.stored_id(out)
-    if use_stored and oid is not None and src.unchanged():
+    if use_stored and oid is not None and src.subpath is None and src.unchanged():
         card = store.load(src.repo.odb, oid, out) or _fetch_stored(src, oid)
         if card is not None and deep and not card.get("deep"):
             card = None
@@ -65,7 +94,7 @@ def compute(src: Source, deep: bool = False, progress=None) -> dict:
     entries, files, md5 = _entries(src, progress)
     basic, deep_facts = _facts(src.repo, entries, files, deep, progress)
     images = _image_source(src, progress)
-    output = {"path": src.path, "md5": md5, "hash": out.hash_name}
+    output = {"path": src.shown_path, "md5": md5, "hash": out.hash_name}
     return build_card(output, entries, basic, deep_facts if deep else None, images)
 
 
@@ -82,9 +111,23 @@ def _facts(repo, entries, files: dict[str, str], deep: bool, progress):
 
 def _entries(src: Source, progress=None) -> tuple[list[tuple[str, str, int]], dict[str, str], str]:
     """(entries (relpath, md5, size), md5 -> a readable local path, the output's md5)."""
-    files = src.local_paths(progress=progress)  # fetches what the cache lacks
+    if src.subpath is None:
+        files = src.local_paths(progress=progress)  # fetches what the cache lacks
+        entries, md5 = src.listing(progress)
+        return entries, files, md5
+    prefix = src.subpath + "/"
+
+    def below(entries):
+        return [e for e in entries if e[0] == src.subpath or e[0].startswith(prefix)]
+
+    wanted = [(rel, md5) for rel, md5, _size in below(src.listing(progress)[0])]
+    if not wanted:
+        raise CardError(f"'{src.shown_path}' is not in '{src.path}' at {src.label}",
+                        hint="name a file or folder of the output")
+    files = src.local_paths(wanted, progress)  # fetches only these
     entries, md5 = src.listing(progress)
-    return entries, files, md5
+    return ([(rel[len(prefix):] if rel != src.subpath else posixpath.basename(rel), m, size)
+             for rel, m, size in below(entries)], files, md5)
 
 
 def _fetch_stored(src: Source, oid: str) -> dict | None:
@@ -135,6 +178,9 @@ def save(src: Source, card: dict) -> str:
     if src.rev is not None:
         raise CardError("--save stores the card of the workspace version; it cannot be used with --rev")
     item = src.item
+    if src.subpath is not None:
+        raise CardError(f"--save stores the card of a whole output, not of '{src.shown_path}'",
+                        hint=f"name the output '{src.path}'")
     if card["output"]["md5"] != item.out.md5:
         raise CardError(f"'{src.path}' changed since it was added, so its card would not "
                         "describe the recorded version", hint=f"run `dataver add {src.path}` "
