@@ -505,7 +505,7 @@ def pipeline_loads(yaml_text: str | bytes, lock_text: str | bytes | None, path: 
     return result
 
 
-def _declared(definition: dict, section: str) -> list[tuple[str, dict]]:
+def declared(definition: dict, section: str) -> list[tuple[str, dict]]:
     """``(path, options)`` of a dvc.yaml list whose items are ``path`` or ``{path: {options}}``."""
     items = []
     for raw in definition.get(section) or []:
@@ -520,13 +520,13 @@ def _declared(definition: dict, section: str) -> list[tuple[str, dict]]:
 def _stage(path: str, name: str, definition: dict, lock: dict | None, lock_path: str) -> Stage:
     wdir = str(definition.get("wdir") or ".")
     where = f"{lock_path}:{name}"
-    options = {posixpath.normpath(p): o for s in _OUT_SECTIONS for p, o in _declared(definition, s)}
+    options = {posixpath.normpath(p): o for s in _OUT_SECTIONS for p, o in declared(definition, s)}
     outs = _stage_entries((lock or {}).get("outs"), list(options), wdir, where)
     for out in outs:
         opts = options.get(posixpath.relpath(out.path, wdir) if wdir != "." else out.path, {})
         out.cache, out.push = bool(opts.get("cache", True)), bool(opts.get("push", True))
         out.remote = str(opts["remote"]) if opts.get("remote") else None
-    deps = _stage_entries((lock or {}).get("deps"), [p for p, _ in _declared(definition, "deps")],
+    deps = _stage_entries((lock or {}).get("deps"), [p for p, _ in declared(definition, "deps")],
                           wdir, where)
     cmd = definition.get("cmd")
     changed = lock is not None and cmd is not None and _plain(cmd) != _plain(lock.get("cmd"))

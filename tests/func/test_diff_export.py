@@ -17,6 +17,7 @@ import pytest
 from dataver.cli.main import main
 from tests.conftest import ROOT, git
 from tests.func import browser
+from tests.func.test_card_render import md_tables
 from tests.func.visual_data import (
     CORRUPT, EXPECTED, EXPECTED_BOXES, EXPECTED_FILES, EXPECTED_IMAGES, SIZE, commit_versions,
 )
@@ -211,16 +212,6 @@ def assert_modes(driver) -> None:
 
 
 # --- Markdown ------------------------------------------------------------------------------
-
-def md_tables(text: str) -> list[list[list[str]]]:
-    tables, current = [], []
-    for line in text.splitlines() + [""]:
-        if line.startswith("|"):
-            current.append([c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]])
-        elif current:
-            tables.append(current)
-            current = []
-    return tables
 
 
 def image_table(text: str) -> list[list[str]]:

@@ -19,19 +19,10 @@ import urllib.request
 import pytest
 
 from tests.conftest import ROOT, SRC, git
-from tests.func import ui_server
+from tests.func.ui_server import repo, server  # noqa: F401 - fixtures
 from tests.func import visual_data as vd
 from tests.func.ui_server import MANY, OUTSIDE, Server, error_line, md5_of
 
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    yield from ui_server.repo_made(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def server(repo):
-    yield from ui_server.served(repo)
 
 
 # --- versions and browsing -----------------------------------------------------------------

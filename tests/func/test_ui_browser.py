@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import ROOT, git
 from tests.func import browser
-from tests.func import ui_server
+from tests.func.ui_server import repo, server  # noqa: F401 - fixtures
 from tests.func import visual_data as vd
 from tests.func.ui_server import Server
 
@@ -22,15 +22,6 @@ from tests.func.ui_server import Server
 SAVE_DOC_SCREENSHOTS = os.environ.get("DATAVER_SCREENSHOTS") == "1"
 DOC_IMAGES = os.path.join(ROOT, "docs", "img")
 
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    yield from ui_server.repo_made(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def server(repo):
-    yield from ui_server.served(repo)
 
 
 @pytest.fixture(scope="module")

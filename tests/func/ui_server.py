@@ -141,3 +141,15 @@ def error_line(html: str) -> str:
     found = re.search(r'id="error-message">([^<]*)<', html)
     assert found, html[:2000]
     return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """The generated two-version repo (module scope: the UI tests only read it)."""
+    yield from repo_made(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def server(repo):
+    """A `dataver ui` server on ``repo``."""
+    yield from served(repo)

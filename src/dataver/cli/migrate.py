@@ -117,15 +117,8 @@ def _run_forward(args, opts) -> int:
     if result.resumed:
         echo(args, "Finished the migration an interrupted run had begun.")
     else:
-        earlier = f"; {result.reused} converted by an earlier run" if result.reused else ""
-        echo(args, f"Converted {_files(result.files)} ({_count(result.objects, 'unique object')}, "
-                   f"{_size(result.nbytes)}{earlier}).")
-    for label, paths in (("Kept as they were (--on-missing keep)", result.kept),
-                         ("Removed (--on-missing drop)", result.dropped)):
-        if paths:
-            echo(args, f"{label}:")
-            for path in paths:
-                echo(args, f"\t{path}")
+        _converted(args, result)
+    _missing(args, result)
     shown = ", ".join(result.outputs[:5]) + (f" and {len(result.outputs) - 5} more" if len(result.outputs) > 5 else "")
     echo(args, f"Wrote {len(result.outputs)} .dvc file{'s' if len(result.outputs) != 1 else ''}: {shown}")
     for path, deleted in result.attributes.items():
@@ -211,15 +204,8 @@ def _run_rewrite(args, opts) -> int:
         return 0
     if result.initialized:
         echo(args, "Initialized the DVC repository (`dataver init`): its files are in every rewritten commit.")
-    earlier = f"; {result.reused} converted by an earlier run" if result.reused else ""
-    echo(args, f"Converted {_files(result.files)} ({_count(result.objects, 'unique object')}, "
-               f"{_size(result.nbytes)}{earlier}).")
-    for label, paths in (("Kept as they were (--on-missing keep)", result.kept),
-                         ("Removed (--on-missing drop)", result.dropped)):
-        if paths:
-            echo(args, f"{label}:")
-            for path in paths:
-                echo(args, f"\t{path}")
+    _converted(args, result)
+    _missing(args, result)
     echo(args, f"Rewrote {result.changed} of {result.commits} commits of {', '.join(result.refs)}.")
     echo(args, "The old refs are kept under refs/dataver-migrate/original/ until you delete them; "
                "nothing was pushed to git.")
@@ -258,3 +244,20 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n} B"
+
+
+def _converted(args, result) -> None:
+    """What the converter did: files, unique objects, bytes (and what an earlier run did)."""
+    earlier = f"; {result.reused} converted by an earlier run" if result.reused else ""
+    echo(args, f"Converted {_files(result.files)} ({_count(result.objects, 'unique object')}, "
+               f"{_size(result.nbytes)}{earlier}).")
+
+
+def _missing(args, result) -> None:
+    """The objects --on-missing kept or dropped, one path a line."""
+    for label, paths in (("Kept as they were (--on-missing keep)", result.kept),
+                         ("Removed (--on-missing drop)", result.dropped)):
+        if paths:
+            echo(args, f"{label}:")
+            for path in paths:
+                echo(args, f"\t{path}")

@@ -33,10 +33,10 @@ class PipelineStage:
         self.cmd = definition.get("cmd")
         self.wdir = os.path.normpath(os.path.join(os.path.dirname(dvcyaml),
                                                   str(definition.get("wdir") or ".")))
-        self.deps = [p for p, _ in _declared(definition, "deps")]
+        self.deps = [p for p, _ in dvcfile.declared(definition, "deps")]
         self.params = parse_params_section(definition.get("params"))
         self.outs = [OutSpec(p, kind, bool(o.get("cache", True)), bool(o.get("persist", False)))
-                     for kind in _SECTIONS for p, o in _declared(definition, kind)]
+                     for kind in _SECTIONS for p, o in dvcfile.declared(definition, kind)]
         self.frozen = bool(definition.get("frozen", False))
         self.always_changed = bool(definition.get("always_changed", False))
 
@@ -59,17 +59,6 @@ class PipelineStage:
     def commands(self) -> list[str]:
         """As DVC runs them: a list item by item, a string line by line."""
         return [str(c) for c in self.cmd] if isinstance(self.cmd, list) else str(self.cmd).splitlines()
-
-
-def _declared(definition: dict, section: str) -> list[tuple[str, dict]]:
-    items = []
-    for raw in definition.get(section) or []:
-        if isinstance(raw, str):
-            items.append((raw, {}))
-        elif isinstance(raw, dict) and len(raw) == 1:
-            (path, opts), = raw.items()
-            items.append((str(path), dict(opts) if isinstance(opts, dict) else {}))
-    return items
 
 
 def parse_params_section(raw) -> list[tuple[str, list[str] | None]]:
