@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Iterator
 
 from dataver.remote.base import Backend, Failures, MissingBucketError, OnDone
-from dataver.remote.wrappers import bounded_gather
+from dataver.remote.wrappers import bounded_gather, retry_async
 
 DELETE_CHUNK = 1000  # objects per bulk delete request (the S3 limit)
 
@@ -54,6 +54,9 @@ def translate(exc: BaseException) -> BaseException:
         return ConnectionRefusedError(text)
     if "timed out" in text.lower():
         return TimeoutError(text)
+    if "body error" in text or "connection reset" in text.lower() or "connection closed" in text.lower():
+        # a connection dropped mid-transfer (seen from rclone under load): worth another try
+        return ConnectionResetError(text)
     return exc
 
 
@@ -119,7 +122,7 @@ class ObstoreBackend(Backend):
 
         async def one(item):
             local, key = item
-            await self._call(obstore.put_async, key, pathlib.Path(local))
+            await retry_async(lambda: self._call(obstore.put_async, key, pathlib.Path(local)))
             if on_done is not None:
                 on_done(key, pathlib.Path(local).stat().st_size)
 
@@ -129,8 +132,9 @@ class ObstoreBackend(Backend):
     def get_many(self, items: list[tuple[str, str]], jobs: int, on_done: OnDone | None = None) -> Failures:
         import obstore
 
-        async def one(item):
-            key, local = item
+        async def download(key, local) -> int:
+            # obstore retries a failed request but not a body cut off mid-stream; each attempt
+            # here starts the file over
             result = await self._call(obstore.get_async, key)
             size = 0
             with open(local, "wb") as fobj:
@@ -140,6 +144,11 @@ class ObstoreBackend(Backend):
                         size += len(chunk)
                 except Exception as exc:
                     _reraise(exc)
+            return size
+
+        async def one(item):
+            key, local = item
+            size = await retry_async(lambda: download(key, local))
             if on_done is not None:
                 on_done(key, size)
 
