@@ -23,26 +23,30 @@ def dvc_bin() -> str | None:
     return None
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory, monkeypatch):
-    """Scrub the user's git/dvc config so tests see a fresh machine."""
-    home = tmp_path_factory.mktemp("home")
+def isolate(mp: pytest.MonkeyPatch, home) -> None:
+    """Scrub the user's git/dvc config through ``mp`` so a test sees a fresh machine with
+    ``home`` as HOME (module-scoped fixtures call it with their own MonkeyPatch)."""
     for key in list(os.environ):
         if key.startswith(("GIT_", "DVC_", "DATAVER_")) and key != "DATAVER_DVC":
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "system-dvc"))
-    monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / ".config" / "dvc"))
-    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(home / "dvc-site-cache"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test")
-    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "test@example.com")
-    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test")
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "test@example.com")
-    monkeypatch.setenv("PYTHONPATH", SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            mp.delenv(key, raising=False)
+    mp.setenv("HOME", str(home))
+    mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    mp.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "system-dvc"))
+    mp.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / ".config" / "dvc"))
+    mp.setenv("DVC_NO_ANALYTICS", "1")
+    mp.setenv("DVC_SITE_CACHE_DIR", str(home / "dvc-site-cache"))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for who in ("AUTHOR", "COMMITTER"):
+        mp.setenv(f"GIT_{who}_NAME", "Test")
+        mp.setenv(f"GIT_{who}_EMAIL", "test@example.com")
+    mp.setenv("PYTHONPATH", SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory, monkeypatch):
+    """Every test runs in a fresh environment (see :func:`isolate`)."""
+    isolate(monkeypatch, tmp_path_factory.mktemp("home"))
     yield
 
 

@@ -148,6 +148,20 @@ class Git:
             return []
         return self.run("rev-list", "--all").stdout.decode().split()
 
+    def first_parents(self, rev: str, num: int) -> list[str]:
+        """``rev`` and up to ``num - 1`` commits before it along first parents (``rev~1``,
+        ``rev~2``, ...: what DVC walks for ``gc -n``)."""
+        sha = self.resolve_rev(rev)
+        return self.run("rev-list", "--first-parent", f"--max-count={num}", sha).stdout.decode().split()
+
+    def commits_since(self, timestamp: float) -> list[str]:
+        """Every commit reachable from any ref whose committer time is at or after ``timestamp``."""
+        if not self.has_commits():
+            return []
+        out = self.run("log", "--all", "--format=%H %ct").stdout.decode().split("\n")
+        return [sha for sha, _, ct in (line.partition(" ") for line in out if line)
+                if int(ct) >= timestamp]
+
     def current_branch(self) -> str | None:
         proc = self.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
         return proc.stdout.decode().strip() or None
@@ -183,6 +197,12 @@ class NoScm:
         return []
 
     def all_commits(self) -> list[str]:
+        return []
+
+    def first_parents(self, rev: str, num: int) -> list[str]:
+        return [self.resolve_rev(rev)]
+
+    def commits_since(self, timestamp: float) -> list[str]:
         return []
 
 

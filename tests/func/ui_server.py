@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.conftest import git
+from tests.conftest import git, isolate
 from tests.func import visual_data as vd
 
 MANY = 120  # files of the "many" output: three pages of thumbnails
@@ -66,19 +66,6 @@ class Server:
         return text
 
 
-def _env(mp, home) -> None:
-    """What conftest's isolated_env does, for a module-scoped fixture."""
-    for key in list(os.environ):
-        if key.startswith(("GIT_", "DVC_", "DATAVER_")):
-            mp.delenv(key, raising=False)
-    mp.setenv("HOME", str(home))
-    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for who in ("AUTHOR", "COMMITTER"):
-        mp.setenv(f"GIT_{who}_NAME", "Test")
-        mp.setenv(f"GIT_{who}_EMAIL", "test@example.com")
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
-
-
 def make_repo(base) -> str:
     """v1 and v2 of the visual dataset (tags v1, v2), an output "many" of MANY images, a
     stored card committed on top, a remote holding everything, and in the workspace a symlink
@@ -115,7 +102,7 @@ def repo_made(tmp_path_factory):
     in an environment like conftest's isolated_env (function-scoped, so not usable here)."""
     base = tmp_path_factory.mktemp("ui")
     with pytest.MonkeyPatch.context() as mp:
-        _env(mp, tmp_path_factory.mktemp("home"))
+        isolate(mp, tmp_path_factory.mktemp("home"))
         cwd = os.getcwd()
         try:
             yield make_repo(base)

@@ -14,7 +14,8 @@ def add_args(p, what: str = "use") -> None:
 def selected(args) -> bool:
     """Whether any revision option was given."""
     return bool(getattr(args, "rev", None) or getattr(args, "all_branches", False)
-                or getattr(args, "all_tags", False) or getattr(args, "all_commits", False))
+                or getattr(args, "all_tags", False) or getattr(args, "all_commits", False)
+                or getattr(args, "date", None))
 
 
 def used(repo, args, for_push: bool = False):
@@ -24,21 +25,28 @@ def used(repo, args, for_push: bool = False):
         return None
     from dataver.ops.revisions import used_objects
 
+    more = {"num": getattr(args, "num", None) or 1, "date": getattr(args, "date", None),
+            "skip_failed": getattr(args, "skip_failed", False)}  # gc's extra options
     return used_objects(repo, args.rev, args.all_branches, args.all_tags, args.all_commits,
-                        targets=getattr(args, "targets", None) or None, for_push=for_push)
+                        targets=getattr(args, "targets", None) or None, for_push=for_push, **more)
 
 
 def scope(args) -> str:
-    """What gc keeps, in DVC's words."""
+    """What gc keeps, in DVC's words (its warning names the options in this order)."""
     text = "the workspace"
+    num = getattr(args, "num", None)
     if args.all_commits:
-        return text + " and all git commits"
-    if args.all_branches and args.all_tags:
-        text += " and all git branches and tags"
-    elif args.all_branches:
-        text += " and all git branches"
-    elif args.all_tags:
-        text += " and all git tags"
+        text += " and all git commits"
+    else:
+        branches = f"last {num} commits from all git branches" if num else "all git branches"
+        if args.all_branches and args.all_tags:
+            text += f" and {branches} and all git tags" if num else " and all git branches and tags"
+        elif args.all_branches:
+            text += f" and {branches}"
+        elif args.all_tags:
+            text += " and all git tags"
+        if getattr(args, "date", None):
+            text += f" and all git commits before date {args.date}"  # sic: DVC keeps those after it
     for rev in args.rev or ():
-        text += f" and last 1 commits from {rev}"
+        text += f" and last {num or 1} commits from {rev}"
     return text

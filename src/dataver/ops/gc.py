@@ -32,19 +32,24 @@ class GcResult:
 
 
 def gc(repo, cloud: bool = False, remote: str | None = None, dry: bool = False,
-       jobs: int | None = None, used=None, progress=None) -> GcResult:
+       jobs: int | None = None, used=None, not_in_remote: bool = False,
+       progress=None) -> GcResult:
     """Remove unused objects. ``used`` defaults to every output of the current `.dvc` files.
-    ``progress`` (a :class:`dataver.progress.Progress`) shows the listing of the cache and the
-    removal from it."""
+    ``not_in_remote`` keeps of the used objects only those that the remote (``remote`` or the
+    default) lacks, asked live, not from its index: what it holds can be fetched again (DVC's
+    meaning of ``gc --not-in-remote``). ``progress`` (a
+    :class:`dataver.progress.Progress`) shows the listing of the cache and the removal from it."""
+    if cloud and not_in_remote:
+        raise UserError("`--not-in-remote` and `--cloud` are mutually exclusive")
     progress = progress or SILENT
     with repo.lock:
         used = used if used is not None else transfer.used_in_workspace(repo, None)
         rem = None
-        if cloud:
+        if cloud or not_in_remote:
             from dataver.remote import open_remote
 
             rem = open_remote(repo, remote, jobs)
-            if not rem.backend.can_list:
+            if cloud and not rem.backend.can_list:
                 rem.close()
                 raise GcError(f"remote '{rem.name}' ({rem.url}) cannot list its objects (plain "
                               "HTTP), so gc -c cannot tell what to remove; nothing was removed",
@@ -52,12 +57,14 @@ def gc(repo, cloud: bool = False, remote: str | None = None, dry: bool = False,
             rem.check()
         try:
             keep = _used_keys(repo, rem, used)
+            if not_in_remote:
+                keep -= _on_remote(rem, sorted(keep))
             result = GcResult(remote_name=rem.name if rem else None)
             result.local = _gc_cache(repo, keep, dry, progress)
             if not dry:  # temp files left by killed processes
                 repo.odb.clean_leftovers(rem)
                 repo.odb.remove_stale_tmp()
-            if rem is not None:
+            if cloud:
                 result.remote = _gc_remote(rem, keep, dry)
             return result
         finally:
@@ -93,6 +100,15 @@ def _gc_cache(repo, keep: set[str], dry: bool, progress=SILENT) -> list[str]:
                 repo.odb.remove(oid, hash_name)
                 progress.advance()
     return removed + repo.odb.remove_corrupt(dry)  # and corrupt objects a repair moved aside
+
+
+def _on_remote(rem, keys: list[str]) -> set[str]:
+    try:
+        if len(keys) > transfer.LIST_THRESHOLD and rem.backend.can_list:
+            return set(keys) & transfer.list_remote(rem)
+        return rem.backend.exists_many(keys, rem.jobs) if keys else set()
+    except Exception as exc:
+        raise rem.error(exc, "checking which objects it has") from exc
 
 
 def _cache_objects(root: str, progress=SILENT) -> list[tuple[str, str]]:

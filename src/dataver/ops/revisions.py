@@ -7,7 +7,10 @@ objects, without checking anything out.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
+
+from dataver.errors import UserError
 
 from dataver.revtree import WORKSPACE, RevTree
 
@@ -21,26 +24,42 @@ class RevisionSelection:
     all_tags: bool = False
     all_commits: bool = False
     workspace: bool = True
+    num: int = 1  # gc -n: also the num - 1 first-parent ancestors of each rev and branch tip
+    date: str | None = None  # gc --date YYYY-MM-DD: also every commit made on or after it
+    skip_failed: bool = False  # gc --skip-failed: a revision that cannot be read is skipped
 
     @property
     def history(self) -> bool:
         """Whether anything beyond the workspace is selected."""
-        return bool(self.revs or self.all_branches or self.all_tags or self.all_commits)
+        return bool(self.revs or self.all_branches or self.all_tags or self.all_commits or self.date)
+
+
+def parse_date(date: str) -> float:
+    """The local-midnight timestamp of ``YYYY-MM-DD`` (as DVC reads ``gc --date``)."""
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(date, "%Y-%m-%d").timestamp()
+    except ValueError:
+        raise UserError(f"invalid date '{date}'", hint="give it as YYYY-MM-DD, e.g. 2024-01-31") from None
 
 
 def commits(repo, sel: RevisionSelection) -> dict[str, str]:
     """sha -> a name for it (the first revision naming it), for every selected commit."""
     scm = repo.scm
-    names: list[str] = list(sel.revs)
-    if sel.all_branches:
-        names += scm.branches()
-    if sel.all_tags:
-        names += scm.tags()
+    walked: list[str] = list(sel.revs) + (scm.branches() if sel.all_branches else [])
     result: dict[str, str] = {}
-    for name in names:
+    for name in walked:
+        for depth, sha in enumerate(scm.first_parents(name, sel.num) if sel.num > 1
+                                    else [scm.resolve_rev(name)]):
+            result.setdefault(sha, name if depth == 0 else f"{name}~{depth}")
+    for name in scm.tags() if sel.all_tags else ():
         result.setdefault(scm.resolve_rev(name), name)
     if sel.all_commits:
         for sha in scm.all_commits():
+            result.setdefault(sha, sha[:7])
+    elif sel.date:
+        for sha in scm.commits_since(parse_date(sel.date)):
             result.setdefault(sha, sha[:7])
     return result
 
@@ -53,7 +72,14 @@ def tracked_at_revisions(repo, sel: RevisionSelection, targets: list[str] | None
         result += [(WORKSPACE, item) for item in repo.resolve_targets(targets)]
     keys = [_key(repo, os.path.abspath(t)) for t in targets] if targets else None
     for sha, name in commits(repo, sel).items():
-        for item in RevTree(repo, name, sha).tracked():
+        try:
+            tracked = RevTree(repo, name, sha).tracked()
+        except UserError as exc:
+            if not sel.skip_failed:
+                raise
+            print(f"WARNING: skipping revision '{name}': {exc}", file=sys.stderr)
+            continue
+        for item in tracked:
             if keys is None or _matches(_key(repo, item.abspath), _key(repo, item.dvcfile.path), keys):
                 result.append((name, item))
     return result
@@ -61,16 +87,16 @@ def tracked_at_revisions(repo, sel: RevisionSelection, targets: list[str] | None
 
 def used_objects(repo, revs=None, all_branches: bool = False, all_tags: bool = False,
                  all_commits: bool = False, workspace: bool = True, targets=None,
-                 for_push: bool = False):
+                 for_push: bool = False, **more):
     """The objects (:class:`dataver.transfer.Used`, deduplicated) that the selected revisions'
-    outputs need; pass them as ``used=`` to push, fetch, gc or cloud_status."""
+    outputs need; pass them as ``used=`` to push, fetch, gc or cloud_status. ``more`` are the
+    other fields of :class:`RevisionSelection` (gc's ``num``, ``date``, ``skip_failed``)."""
     from dataver.transfer import Used, card_used, used_in_workspace
 
-    sel = RevisionSelection(tuple(revs or ()), all_branches, all_tags, all_commits, workspace)
+    sel = RevisionSelection(tuple(revs or ()), all_branches, all_tags, all_commits, False, **more)
     used = used_in_workspace(repo, targets, for_push) if workspace else []
     seen = {(u.oid, u.hash_name, u.subpath) for u in used}
-    for _name, item in tracked_at_revisions(repo, RevisionSelection(sel.revs, all_branches, all_tags,
-                                                                     all_commits, False), targets):
+    for _name, item in tracked_at_revisions(repo, sel, targets):
         out = item.out
         if out.md5 is None or not out.cache or (for_push and not out.push):
             continue
