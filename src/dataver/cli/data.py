@@ -8,12 +8,14 @@ from dataver.cli.output import echo
 
 
 def register(sub) -> None:
-    p = sub.add_parser("remove", aliases=["rm"], help="stop tracking outputs (delete their .dvc files)",
-                       description="Delete TARGET .dvc files and their /OUTPUT lines in .gitignore. The "
-                                   "data stays in the workspace (made writable) unless --outs is given; "
-                                   "the cache is not touched. Nothing is staged in git.")
+    p = sub.add_parser("remove", aliases=["rm"],
+                       help="stop tracking outputs (delete their .dvc files) or remove dvc.yaml stages",
+                       description="Delete TARGET .dvc files and their /OUTPUT lines in .gitignore, or "
+                                   "take stages (NAME, dvc.yaml:NAME, path/dvc.yaml:NAME) out of dvc.yaml "
+                                   "and dvc.lock. The data stays in the workspace (made writable) unless "
+                                   "--outs is given; the cache is not touched. Nothing is staged in git.")
     common(p)
-    p.add_argument("targets", nargs="+", metavar="TARGET", help=".dvc files to remove")
+    p.add_argument("targets", nargs="+", metavar="TARGET", help=".dvc files or dvc.yaml stages to remove")
     p.add_argument("--outs", action="store_true", help="also delete the outputs from the workspace")
     p.set_defaults(func=run_remove)
 

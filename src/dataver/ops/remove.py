@@ -1,4 +1,5 @@
-"""`remove`: stop tracking outputs — delete their `.dvc` file and `.gitignore` entry.
+"""`remove`: stop tracking outputs — delete their `.dvc` file and `.gitignore` entry; or take
+a stage out of dvc.yaml and dvc.lock (see :mod:`dataver.pipeline.remove`).
 
 As in DVC: without ``outs`` the workspace data stays, unprotected (links into the cache become
 writable copies); with ``outs`` it is deleted too. The cache is never touched (that is `gc`).
@@ -24,16 +25,29 @@ class RemoveResult:
 
 
 def remove(repo, targets: list[str], outs: bool = False) -> list[RemoveResult]:
-    """Remove the `.dvc` files ``targets``; ``outs`` also deletes their outputs."""
-    paths = [_dvcfile_target(repo, t) for t in targets]
+    """Remove the `.dvc` files or dvc.yaml stages ``targets`` (``name``, ``dvc.yaml:name``,
+    ``path/dvc.yaml:name``); ``outs`` also deletes their outputs. A result's ``dvcfile`` is the
+    `.dvc` file, or ``path/dvc.yaml:name`` for a stage."""
+    from dataver.pipeline.remove import check_stage, parse_target, remove_stage
+
+    parsed = [(t, parse_target(t)) for t in targets]
+    paths = {t: _dvcfile_target(repo, t) for t, stage in parsed if stage is None}
     results = []
     with repo.lock:
-        items_per_file = [(path, repo.tracked_in(path)) for path in paths]  # validate all first
-        for path, items in items_per_file:
-            for item in items:
-                _remove_out(repo, item.abspath, outs)
-            os.unlink(path)
-            results.append(RemoveResult(path, [item.abspath for item in items]))
+        items_per_file = {t: repo.tracked_in(p) for t, p in paths.items()}  # validate all first
+        for _target, stage in parsed:
+            if stage is not None:
+                check_stage(repo, *stage)
+        for target, stage in parsed:
+            if stage is not None:
+                dvcyaml, name = stage
+                removed = remove_stage(repo, dvcyaml, name, outs)
+                results.append(RemoveResult(f"{dvcyaml}:{name}", removed))
+                continue
+            for item in items_per_file[target]:
+                remove_out(repo, item.abspath, outs)
+            os.unlink(paths[target])
+            results.append(RemoveResult(paths[target], [item.abspath for item in items_per_file[target]]))
         repo.state.flush()
     return results
 
@@ -43,9 +57,9 @@ def _dvcfile_target(repo, target: str) -> str:
     if dvcfile.is_dvcfile(abspath) and os.path.isfile(abspath):
         repo.check_inside(abspath)
         return abspath
-    if dvcfile.is_pipeline_file(target.rpartition(":")[0] or target):
-        raise TargetError("removing dvc.yaml stages is not supported", path=target,
-                          hint="edit dvc.yaml, or use `dvc remove`")
+    if dvcfile.is_pipeline_file(target):
+        raise TargetError("give a stage, not the whole dvc.yaml", path=target,
+                          hint=f"remove its stages one by one: `dataver remove {target}:NAME`")
     if os.path.isfile(abspath + dvcfile.SUFFIX):
         raise TargetError(f"'{target}' is not a .dvc file",
                           hint=f"did you mean '{target}{dvcfile.SUFFIX}'?")
@@ -53,12 +67,14 @@ def _dvcfile_target(repo, target: str) -> str:
                       hint="give the .dvc file of the output to remove")
 
 
-def _remove_out(repo, abspath: str, delete: bool) -> None:
+def remove_out(repo, abspath: str, delete: bool, ignored: bool = True) -> None:
+    """Stop tracking the output at ``abspath``: delete it (``delete``) or leave it writable, and
+    drop its `.gitignore` line (``ignored``: cached outputs have one)."""
     if delete:
         _delete(abspath)
     elif os.path.exists(abspath):
         unprotect_path(repo, abspath)
-    if not isinstance(repo.scm, scm.NoScm):
+    if ignored and not isinstance(repo.scm, scm.NoScm):
         scm.unignore(abspath)
 
 
