@@ -429,6 +429,8 @@ class Stage(DvcFile):
         self.name = name
         self.locked = locked  # whether dvc.lock has an entry for this stage
         self.command_changed = command_changed  # dvc.yaml's cmd differs from dvc.lock's
+        self.params: Any = None  # the stage's ``params`` list as written in dvc.yaml
+        self.params_wdir = os.path.dirname(path)  # where its params files are found
 
     @property
     def wdir(self) -> str:
@@ -529,9 +531,14 @@ def _stage(path: str, name: str, definition: dict, lock: dict | None, lock_path:
     deps = _stage_entries((lock or {}).get("deps"), [p for p, _ in declared(definition, "deps")],
                           wdir, where)
     cmd = definition.get("cmd")
-    changed = lock is not None and cmd is not None and _plain(cmd) != _plain(lock.get("cmd"))
-    return Stage(path=path, outs=outs, deps=deps, data=lock or {}, name=name, locked=lock is not None,
-                 command_changed=changed)
+    # a templated cmd (``${...}``) is only comparable once resolved: `repro` does that
+    changed = lock is not None and cmd is not None and "${" not in str(cmd) \
+        and _plain(cmd) != _plain(lock.get("cmd"))
+    stage = Stage(path=path, outs=outs, deps=deps, data=lock or {}, name=name,
+                  locked=lock is not None, command_changed=changed)
+    stage.params = definition.get("params")  # as written; compared by ops/stage_status.py
+    stage.params_wdir = os.path.normpath(os.path.join(os.path.dirname(path), wdir))
+    return stage
 
 
 def _plain(value: Any) -> Any:

@@ -52,7 +52,12 @@ def run(args) -> int:
             for title, outs in entry.items():
                 echo(args, f"\t{title}:")
                 for path, state in outs.items():
-                    echo(args, f"\t\t{state + ':':<20}{path}")
+                    if isinstance(state, dict):  # a params file: its keys' states
+                        echo(args, f"\t\t{path}:")
+                        for key, key_state in state.items():
+                            echo(args, f"\t\t\t{key_state + ':':<20}{key}")
+                    else:
+                        echo(args, f"\t\t{state + ':':<20}{path}")
     return 0
 
 

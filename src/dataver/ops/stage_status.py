@@ -40,6 +40,13 @@ def stage_entries(repo, stage, changed_outs: dict[str, str]) -> list:
         state = _compare(repo, abspath, dep) if os.path.lexists(abspath) else DELETED
         if state is not None:
             deps[os.path.relpath(abspath, repo.root)] = state
+    if stage.params:
+        from dataver.pipeline.params import status
+        from dataver.pipeline.stage import parse_params_section
+
+        for file, state in status(stage.params_wdir, parse_params_section(stage.params),
+                                  stage.data.get("params")).items():
+            deps[os.path.relpath(os.path.join(stage.params_wdir, file), repo.root)] = state
     entries: list = []
     if deps:
         entries.append({"changed deps": deps})

@@ -21,6 +21,13 @@ def read_file(path: str):
     except FileNotFoundError:
         raise ParamsError("params file does not exist", path=os.path.relpath(path),
                           hint="create it, or remove it from the stage's params") from None
+    data = parse(raw, path)
+    return data if isinstance(data, dict) else {}
+
+
+def parse(raw: bytes, path: str):
+    """``raw`` parsed as DVC parses a params or metrics file, by the extension of ``path``
+    (JSON, TOML, anything else as YAML): plain Python values, whatever the top level is."""
     ext = os.path.splitext(path)[1].lower()
     try:
         if ext == ".json":
@@ -36,9 +43,9 @@ def read_file(path: str):
 
             data = YAML(typ="safe").load(raw)  # as DVC's parse_yaml
     except Exception as exc:  # noqa: BLE001 - any parser's error: one line naming the file
-        raise ParamsError(f"cannot parse params file: {str(exc).splitlines()[0] if str(exc) else exc}",
+        raise ParamsError(f"cannot parse {os.path.basename(path)}: {str(exc).splitlines()[0] if str(exc) else exc}",
                           path=os.path.relpath(path)) from None
-    return data if isinstance(data, dict) else {}
+    return data
 
 
 def lookup(data: dict, key: str):
@@ -103,3 +110,34 @@ def _plain(value):
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def status(wdir: str, params: list[tuple[str, list[str] | None]], locked) -> dict:
+    """What `dvc status` says of a stage's params: ``{file: "deleted" | "new" | {key: state}}``
+    with state ``deleted``, ``new`` or ``modified``; up-to-date files are left out. Keys in the
+    order listed, or for a whole file its keys then the lock's."""
+    locked = locked if isinstance(locked, dict) else {}
+    result: dict = {}
+    for file, keys in params:
+        path = os.path.join(wdir, file)
+        if not os.path.exists(path):
+            result[file] = "deleted"
+            continue
+        then = locked.get(file)
+        if not isinstance(then, dict):
+            result[file] = "new"
+            continue
+        data = read_file(path)
+        now = dict(data) if keys is None else {
+            key: value for key in keys if (value := lookup(data, key)) is not _MISSING}
+        states = {}
+        for key in keys if keys is not None else list(dict.fromkeys([*now, *then])):
+            if key not in now:
+                states[key] = "deleted"
+            elif key not in then:
+                states[key] = "new"
+            elif _plain(now[key]) != _plain(then[key]):
+                states[key] = "modified"
+        if states:
+            result[file] = states
+    return result
