@@ -115,7 +115,8 @@ def plan(graph: dict, targets=None, downstream: bool = False, single: bool = Fal
 
 
 def resolve_targets(stages: list, targets: list[str], root: str) -> list:
-    """Stages named by ``targets``: ``name``, ``path/dvc.yaml:name`` or ``path/dvc.yaml``."""
+    """Stages named by ``targets``: ``name``, ``path/dvc.yaml:name`` or ``path/dvc.yaml``; the
+    name of a foreach or matrix group stands for all its stages."""
     result = []
     for target in targets:
         file, _, name = target.rpartition(":") if ":" in target else ("", "", target)
@@ -125,6 +126,8 @@ def resolve_targets(stages: list, targets: list[str], root: str) -> list:
         if os.path.isdir(dvcyaml):
             dvcyaml = os.path.join(dvcyaml, "dvc.yaml")
         found = [s for s in stages if s.dvcyaml == dvcyaml and (not name or s.name == name)]
+        if not found and name:  # a foreach/matrix group: all its generated `name@...` stages
+            found = [s for s in stages if s.dvcyaml == dvcyaml and s.name.startswith(f"{name}@")]
         if not found:
             raise PipelineError(f"stage '{target}' not found",
                                 hint="check the name (`dataver dag` lists the stages)")

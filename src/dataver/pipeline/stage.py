@@ -77,7 +77,7 @@ def parse_params_section(raw) -> list[tuple[str, list[str] | None]]:
 
 def load_stages(repo) -> list[PipelineStage]:
     """Every stage of every dvc.yaml of the repository, in DVC's order (files as found, stages
-    as written). Templated stages are refused: not supported yet."""
+    as written, each foreach/matrix group's stages in their generated order)."""
     stages = []
     for path in repo.iter_dvcfiles():
         if dvcfile.is_pipeline_file(path):
@@ -86,19 +86,26 @@ def load_stages(repo) -> list[PipelineStage]:
 
 
 def stages_of(path: str, root: str) -> list[PipelineStage]:
+    """The stages of one dvc.yaml; templated ones (vars, ``${...}``, foreach, matrix) resolved
+    into concrete stages (``name@key``) first, as DVC does."""
+    from dataver.pipeline import template
+
     with open(path, "rb") as fobj:
-        data = dvcfile._parse_yaml(fobj.read(), path)
+        raw = fobj.read()
+    data = dvcfile._parse_yaml(raw, path)
     definitions = data.get("stages") or {}
     if not isinstance(definitions, dict):
         raise DvcFileError("'stages' must be a mapping", path=os.path.relpath(path))
+    if template.is_templated(raw, data):
+        from dataver.config import Config
+
+        parsing = Config(os.path.join(root, ".dvc")).merged.get("parsing")  # how ${dict} unpacks
+        definitions = template.resolve(data, path, parsing)
     result = []
     for name, definition in definitions.items():
         where = f"{os.path.relpath(path)}:{name}"
         if not isinstance(definition, dict) or not definition.get("cmd"):
             raise DvcFileError(f"stage '{name}' needs a 'cmd'", path=where)
-        if "foreach" in definition or "matrix" in definition or "${" in dvcfile.dumps(definition):
-            raise DvcFileError("templated stages (vars, ${...}, foreach, matrix) are not supported "
-                               "yet", path=where, hint="use `dvc repro` for this pipeline")
         result.append(PipelineStage(str(name), path, root, definition))
     return result
 
