@@ -23,7 +23,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     from typing import IO, Any
 
-__all__ = ["open", "read", "get_url", "card", "card_diff", "Repo", "DataverError", "UserError", "PathMissingError",
+__all__ = ["open", "read", "get_url", "card", "card_diff", "params_show", "metrics_show", "Repo", "DataverError", "UserError", "PathMissingError",
            "ScmError", "CloneError", "RemoteError", "NotARepoError", "ConfigError"]
 
 
@@ -114,6 +114,49 @@ def card_diff(path: str | None = None, a_rev: str = "HEAD", b_rev: str | None = 
     with open_repo(repo, None) as (dv_repo, _rev):
         targets = None if path is None else [os.path.join(dv_repo.root, *path.split("/"))]
         return dv_repo.card_diff(a_rev, b_rev, targets, fail_if=fail_if)
+
+
+def params_show(*targets: str, repo: str | None = None, rev: str | None = None,
+                deps: bool = False) -> dict[str, Any]:
+    """The parameters of ``repo`` at ``rev`` (default: the workspace of a local repository),
+    merged into one dict as ``dvc.api.params_show`` returns them: those the stages list (only
+    those with ``deps``), the top-level params files and params.yaml, or the ``targets`` files
+    (relative to the repository root). A key found in two files is named ``file:key``. A file
+    that cannot be read raises a UserError."""
+    from dataver.pipeline.params_diff import gather
+
+    return _merged(gather, targets, repo, rev, deps_only=deps)
+
+
+def metrics_show(*targets: str, repo: str | None = None, rev: str | None = None) -> dict[str, Any]:
+    """The metrics of ``repo`` at ``rev`` merged into one dict as ``dvc.api.metrics_show``
+    returns them: of the metrics files dvc.yaml declares, or of the ``targets`` (relative to
+    the repository root). A key found in two files is named ``file:key``."""
+    from dataver.pipeline.metrics import gather
+
+    return _merged(gather, targets, repo, rev)
+
+
+def _merged(gather, targets, repo, rev, **kwargs) -> dict[str, Any]:
+    """One revision's files gathered by ``gather``, merged by top-level key."""
+    from collections import Counter
+
+    from dataver.pipeline.metrics import side
+    from dataver.pipeline.params_diff import root_relative_targets
+
+    with open_repo(repo, rev) as (dv_repo, use_rev):
+        files = gather(side(dv_repo, use_rev), root_relative_targets(targets), **kwargs)
+    for rel, result in files.items():
+        if "error" in result:
+            raise UserError(f"cannot read it: {result['error'].msg}", path=rel)
+    # a file that holds no mapping (a CSV is one YAML string) has no keys to merge
+    files = {rel: result for rel, result in files.items() if isinstance(result["data"], dict)}
+    counts = Counter(key for result in files.values() for key in result["data"])
+    merged: dict[str, Any] = {}
+    for rel, result in files.items():
+        merged.update({(key if counts[key] == 1 else f"{rel}:{key}"): value
+                       for key, value in result["data"].items()})
+    return merged
 
 
 def _object_key(oid: str, hash_name: str) -> str:

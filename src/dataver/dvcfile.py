@@ -13,7 +13,7 @@ import os
 import posixpath
 
 from dataver.atomic import write_text_atomic
-from dataver.errors import DvcFileError, PathTooLongError, UnsafePathError, warn
+from dataver.errors import CorruptObjectError, DvcFileError, PathTooLongError, UnsafePathError, warn
 from dataver.hashing import LEGACY, MD5
 from dataver.manifest import is_dir_oid, valid_oid
 from dataver.paths import NAME_MAX, PATH_MAX, byte_len, check_out_path, display, name_too_long
@@ -40,11 +40,11 @@ class Output:
     start-up, which is a large part of a no-op `status` or an `api.read`."""
 
     __slots__ = ("path", "md5", "size", "nfiles", "hash_name", "isexec", "data", "cache", "push",
-                 "remote")
+                 "remote", "files")
 
     def __init__(self, path: str, md5: str | None, size: int | None, nfiles: int | None,
                  hash_name: str, isexec: bool, data: Any = None, cache: bool = True,
-                 push: bool = True, remote: str | None = None):
+                 push: bool = True, remote: str | None = None, files: list | None = None):
         self.path = path  # as written, relative to the .dvc file's wdir (its directory)
         self.md5 = md5
         self.size = size
@@ -55,6 +55,9 @@ class Output:
         self.cache = cache
         self.push = push
         self.remote = remote  # its own remote (``remote:``), used instead of the default one
+        # a directory recorded file by file (``files:``, see dvcfile_files); ``md5`` is then the
+        # id of the manifest rebuilt from that list
+        self.files = files
 
     def __repr__(self) -> str:
         return f"Output(path={self.path!r}, md5={self.md5!r}, hash_name={self.hash_name!r})"
@@ -121,6 +124,9 @@ def _parse_out(raw: Any, where: str, index: int) -> Output:
     for name, value in (("size", size), ("nfiles", nfiles)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             raise _bad(where, f"{loc}.{name} of {path!r} must be a non-negative integer, not {value!r}")
+    files = raw.get("files")
+    if files is not None and md5 is None:
+        md5, size, nfiles = _files_summary(files, where, f"{loc}.files of {path!r}")
     for name in ("isexec", "cache", "push"):
         if not isinstance(raw.get(name, False), bool):
             raise _bad(where, f"{loc}.{name} of {path!r} must be true or false, not {raw[name]!r}")
@@ -132,7 +138,19 @@ def _parse_out(raw: Any, where: str, index: int) -> Output:
         hash_name=MD5 if hash_key == MD5 else LEGACY,
         isexec=raw.get("isexec", False), data=raw,
         cache=raw.get("cache", True), push=raw.get("push", True), remote=raw.get("remote") or None,
+        files=files if files is not None and raw.get("md5") is None else None,
     )
+
+
+def _files_summary(files, where: str, loc: str) -> tuple[str, int | None, int]:
+    """``(manifest oid, size, nfiles)`` of a ``files:`` list (see dvcfile_files)."""
+    from dataver.dvcfile_files import files_manifest
+
+    try:
+        manifest, total = files_manifest(files, where)
+    except CorruptObjectError as exc:
+        raise _bad(where, f"{loc}: {exc.message}") from None
+    return manifest.oid, total, len(manifest)
 
 
 def load(path: str) -> DvcFile:
@@ -470,11 +488,34 @@ def _parse_yaml(text: str | bytes, path: str) -> Any:
     return data
 
 
+_READ_CACHE: dict = {}  # content -> parsed, for read-only parses (see read_yaml)
+
+
+def read_yaml(text: str | bytes, path: str) -> Any:
+    """:func:`_parse_yaml` for callers that only read: each distinct content is parsed once per
+    process (a repro or status reads the same dvc.lock and dvc.yaml for every stage), and each
+    caller gets its own copy, as plain dicts and lists (copying ruamel's commented containers
+    costs more than parsing)."""
+    if text not in _READ_CACHE:
+        if len(_READ_CACHE) >= 64:
+            _READ_CACHE.clear()
+        _READ_CACHE[text] = _plain_copy(_parse_yaml(text, path))
+    return _plain_copy(_READ_CACHE[text])
+
+
+def _plain_copy(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: _plain_copy(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain_copy(value) for value in node]
+    return node
+
+
 def _lock_stages(lock_text: str | bytes | None, path: str) -> dict:
     """``{stage name: entry}`` of a dvc.lock; schema '2.0', or the 1.x layout (stages at top)."""
     if lock_text is None:
         return {}
-    data = _parse_yaml(lock_text, path)
+    data = read_yaml(lock_text, path)
     if "schema" in data:
         if str(data["schema"]) != "2.0":
             raise _bad(path, f"unsupported dvc.lock schema {data['schema']!r}")
@@ -491,7 +532,7 @@ def pipeline_loads(yaml_text: str | bytes, lock_text: str | bytes | None, path: 
     Dependencies that are URLs or absolute paths are left out (nothing to compare locally).
     """
     lock_path = os.path.join(os.path.dirname(path), LOCK_FILE)
-    stages_def = _parse_yaml(yaml_text, path).get("stages") or {}
+    stages_def = read_yaml(yaml_text, path).get("stages") or {}
     if not isinstance(stages_def, dict):
         raise _bad(path, "'stages' must be a mapping")
     locked = _lock_stages(lock_text, lock_path)

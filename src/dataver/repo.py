@@ -279,6 +279,13 @@ class Repo:
 
         return commit(self, targets, **kwargs)
 
+    def repro(self, targets=None, force=False, **kwargs):
+        """Run the dvc.yaml stages whose inputs changed; returns the stages that ran. See
+        :func:`dataver.pipeline.run.repro` and :class:`dataver.pipeline.run.ReproOptions`."""
+        from dataver.pipeline.run import repro
+
+        return repro(self, targets, force=force, **kwargs)
+
     def status(self, targets=None, **kwargs):
         """Compare the workspace with the `.dvc` files; see :func:`dataver.ops.status.status`."""
         from dataver.ops.status import status
@@ -334,6 +341,29 @@ class Repo:
         from dataver.ops.diff import diff
 
         return diff(self, a_rev, b_rev, targets)
+
+    def params_diff(self, a_rev="HEAD", b_rev=None, targets=None, all=False, deps_only=False):  # noqa: A002
+        """``(changes, revisions where a file failed to load)``: changed parameters between
+        two revisions (``b_rev`` None: the workspace), as `dvc params diff --json`; see
+        :func:`dataver.pipeline.params_diff.diff`."""
+        from dataver.pipeline.params_diff import diff
+
+        return diff(self, a_rev, b_rev, targets, all, deps_only)
+
+    def metrics_show(self, targets=None, revs=(), all_branches=False, all_tags=False,
+                     all_commits=False):
+        """The metrics of the workspace (and of revisions), as `dvc metrics show --json`; see
+        :func:`dataver.pipeline.metrics.show`."""
+        from dataver.pipeline.metrics import show
+
+        return show(self, targets, revs, all_branches, all_tags, all_commits)
+
+    def metrics_diff(self, a_rev="HEAD", b_rev=None, targets=None, all=False):  # noqa: A002
+        """``(changes, revisions where a file failed to load)``: changed metrics between two
+        revisions, as `dvc metrics diff --json`; see :func:`dataver.pipeline.metrics.diff`."""
+        from dataver.pipeline.metrics import diff
+
+        return diff(self, a_rev, b_rev, targets, all)
 
     def card(self, targets=None, rev=None, deep=False, save=False, recompute=False, progress=None):
         """The data card (a dict, see docs/cards.md) of each output named by ``targets`` (all
@@ -396,6 +426,26 @@ class Repo:
 
         with open_repo(url, rev) as (repo, use_rev):
             return repo.ls(path, use_rev, **kwargs)
+
+    def imp_url(self, url, out=None, **kwargs):
+        """Import data at a URL; see :func:`dataver.ops.import_url.import_url`."""
+        from dataver.ops.import_url import import_url
+
+        return import_url(self, url, out, **kwargs)
+
+    @staticmethod
+    def ls_url(url, **kwargs):
+        """List a URL as DVC's ``Repo.ls_url``; see :func:`dataver.ops.import_url.ls_url`."""
+        from dataver.ops.import_url import ls_url
+
+        return ls_url(url, **kwargs)
+
+    @staticmethod
+    def get_url(url, out=None, **kwargs):
+        """Download data at a URL; see :func:`dataver.ops.import_url.get_url`."""
+        from dataver.ops.import_url import get_url
+
+        return get_url(url, out, **kwargs)
 
     def install(self):
         """Install the git hooks; see :func:`dataver.ops.install.install`."""

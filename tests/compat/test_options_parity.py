@@ -18,7 +18,9 @@ from tests.conftest import dvc_bin
 pytestmark = pytest.mark.compat
 
 COMMANDS = ["add", "commit", "status", "checkout", "pull", "push", "fetch", "gc", "diff", "ls",
-            "get", "import", "update", "remove", "move", "unprotect", "data status", "du"]
+            "get", "import", "update", "remove", "move", "unprotect", "data status", "du",
+            "params diff", "metrics show", "metrics diff", "import-url", "get-url", "ls-url",
+            "plots show", "plots diff", "plots templates"]
 
 # command -> {"-s/--long" (the option's strings in DVC): why dataver lacks it}
 KNOWN_GAPS: dict[str, dict[str, str]] = {
@@ -39,8 +41,8 @@ KNOWN_GAPS: dict[str, dict[str, str]] = {
             "--remote-config": "not yet"},
     "import": {"-j/--jobs": "not yet", "--no-exec": "not yet", "--no-download": "not yet",
                "--config": "not yet", "--remote-config": "not yet"},
-    "update": {"-j/--jobs": "not yet", "-R/--recursive": "not yet", "--no-download": "not yet",
-               "--to-remote": "not yet"},
+    "import-url": {"--version-aware": "cloud versioning (version_id): not yet, and the test "
+                                      "servers keep no object versions to check it against"},
     "du": {"--config": "config of the source repository: not yet", "--remote": "not yet",
            "--remote-config": "not yet"},
 }
@@ -65,6 +67,8 @@ def dataver_options(command: str) -> set[str]:
     argv = _join_subcommands(command.split())
     parser = build_parser(argv)
     sub = next(a for a in parser._actions if a.dest == "command").choices[argv[0]]
+    for word in argv[1:]:  # `params diff`, `metrics show`: a command of a command group
+        sub = next(a for a in sub._actions if isinstance(a.choices, dict) and word in a.choices).choices[word]
     return {o for action in sub._actions for o in action.option_strings}
 
 

@@ -38,6 +38,9 @@ def test_every_example_runs(doc_repo, capsys):
     out = capsys.readouterr().out
     assert "b'\\xff\\xd8ca'" in out  # the first example's output
     assert "['data/', 'data/images/cat.jpg', 'model.pt']" in out
+    assert "{'lr': 0.05}\n{'acc': 0.9, 'loss': {'val': 0.3}}\n" \
+        "{'params.yaml': {'lr': {'old': 0.1, 'new': 0.05, 'diff': -0.05}}}" in out
+    assert "['upper']\n[]\n['upper']\n" in out  # repro: ran, up to date, restored
 
 
 def test_every_public_function_is_documented():
@@ -47,7 +50,9 @@ def test_every_public_function_is_documented():
         text = fobj.read()
     for name in ("open", "read", "get_url", "card", "card_diff"):
         assert f"### `{name}(" in text
+    for name in ("params_show", "metrics_show"):
+        assert hasattr(dataver.api, name) and f"`{name}(*targets" in text
     for method in ("add", "commit", "status", "checkout", "push", "fetch", "pull", "cloud_status",
-                   "gc", "diff", "at_rev", "card", "card_diff", "card_notes", "ls", "list_url", "get", "imp", "update", "install"):
+                   "gc", "diff", "at_rev", "card", "card_diff", "card_notes", "params_diff", "metrics_show", "metrics_diff", "ls", "list_url", "get", "imp", "update", "install", "repro"):
         assert hasattr(dataver.api.Repo, method), method
         assert f"`{method}" in text, method

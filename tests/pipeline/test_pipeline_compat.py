@@ -58,7 +58,7 @@ def pair(tmp_path):
 def _shared(root):
     return {k: v for k, v in snapshot(root).items()
             if k in ("dvc.yaml", "dvc.lock", ".gitignore", "data/.gitignore")
-            or k.startswith(".dvc/cache/files")}
+            or k.startswith((".dvc/cache/files", ".dvc/cache/runs"))}
 
 
 def test_stage_add_and_repro_match_dvc(pair):
@@ -67,10 +67,9 @@ def test_stage_add_and_repro_match_dvc(pair):
     dataver("repro", cwd=ours)
     dvc("repro", cwd=theirs)
     assert (ours / "dvc.lock").read_bytes() == (theirs / "dvc.lock").read_bytes()
-    # DVC's run cache (not implemented yet) also stores the uncached metrics file's object
-    metrics = ".dvc/cache/files/md5/af/4ef8aac770b781df5983e7ea784707"
-    assert _shared(ours) == {k: v for k, v in _shared(theirs).items()
-                             if k not in (metrics, ".dvc/cache/files/md5/af/")}
+    # the same run-cache entries too, and the uncached metrics file's object stored for them
+    assert _shared(ours) == _shared(theirs)
+    assert ".dvc/cache/files/md5/af/4ef8aac770b781df5983e7ea784707" in _shared(ours)
     # each tool sees the other's result as up to date
     assert "up to date" in dvc("status", cwd=ours).stdout
     assert "up to date" in dataver("repro", cwd=theirs).stdout

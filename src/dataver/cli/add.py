@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from dataver.cli.main import common
-from dataver.cli.output import echo
+from dataver.cli.output import echo, git_add_command
 
 
 def register(sub) -> None:
@@ -20,9 +20,12 @@ def register(sub) -> None:
 
     c = sub.add_parser("commit", help="record changes of tracked outputs",
                        description="Save the current content of tracked outputs to the cache and "
-                                   "update their .dvc files.")
+                                   "update their .dvc files; for dvc.yaml stages, record their "
+                                   "dependencies, params and outputs in dvc.lock (a stage that "
+                                   "changed needs a yes on a terminal, or -f).")
     common(c)
-    c.add_argument("targets", nargs="*", metavar="TARGET", help=".dvc files or outputs (default: all)")
+    c.add_argument("targets", nargs="*", metavar="TARGET",
+                   help=".dvc files, outputs, stage names or dvc.yaml files (default: all)")
     c.add_argument("-f", "--force", action="store_true", help="commit without asking")
     c.set_defaults(func=run_commit)
 
@@ -38,11 +41,11 @@ def run_add(args) -> int:
             auto_cards(args, repo, [r.path for r in results])
         gitignores = sorted({os.path.relpath(os.path.join(os.path.dirname(r.path), ".gitignore"))
                              for r in results})
-        dvcfiles = " ".join(os.path.relpath(r.dvcfile) for r in results)
+        dvcfiles = [os.path.relpath(r.dvcfile) for r in results]
     if not repo.config.get_bool("core", "autostage") and not args.quiet and repo.scm.root:
         echo(args, "To track the changes with git, run:")
         echo(args, "")
-        echo(args, f"\tgit add {dvcfiles} {' '.join(gitignores)}")
+        echo(args, "\t" + git_add_command(dvcfiles + gitignores))
     return 0
 
 
@@ -65,7 +68,11 @@ def run_commit(args) -> int:
     from dataver.repo import Repo
 
     with Repo() as repo:
-        results = repo.commit(args.targets or None, force=args.force, progress=for_cli(args.quiet))
+        from dataver.cli.pipeline import StagePrinter, confirm_stage
+        from dataver.pipeline.commit import commit
+
+        _stages, results = commit(repo, args.targets or None, force=args.force, confirm=confirm_stage,
+                                  events=StagePrinter(args), progress=for_cli(args.quiet))
         auto_cards(args, repo, [r.path for r in results if r.changed])
     for res in results:
         if res.changed:

@@ -33,6 +33,6 @@ def run(args) -> int:
         echo(args, ", ".join(counts) if counts else "No changes.")
         return 0
     for tag, paths in (("A", summary.added), ("M", summary.modified), ("D", summary.deleted)):
-        for path in paths:
+        for path in sorted(paths):  # workers finish in any order; a sorted list reads and diffs well
             echo(args, f"{tag}\t{path}")
     return 0

@@ -171,7 +171,7 @@ def run_cache_verify(args) -> int:
 
 
 def run_cache_migrate(args) -> int:
-    from dataver.cli.output import echo
+    from dataver.cli.output import echo, git_add_command
     from dataver.ops.cache_migrate import migrate
     from dataver.repo import Repo
 
@@ -198,5 +198,5 @@ def run_cache_migrate(args) -> int:
         for name in names:
             echo(args, f"Updating DVC file '{name}'")
         if in_git and not autostage:
-            echo(args, "\nTo track the changes with git, run:\n\n\tgit add " + " ".join(names))
+            echo(args, "\nTo track the changes with git, run:\n\n\t" + git_add_command(names))
     return 0

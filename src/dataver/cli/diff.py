@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataver.cli.main import common
-from dataver.cli.output import echo, print_json
+from dataver.cli.output import echo, print_json, table
 
 STATES = ("added", "deleted", "renamed", "modified", "not in cache")
 
@@ -150,11 +150,4 @@ def markdown(data: dict, show_hash: bool, hide_missing: bool) -> str:
         for entry in data.get(state) or []:
             row = [state, _digest(entry.get("hash"))] if show_hash else [state]
             rows.append(row + [_path(entry)])
-    widths = [max([len(h) + 2] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-
-    def line(cells):
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
-
-    out = [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += [line(r) for r in rows]
-    return "\n".join(out) + "\n"
+    return table(headers, rows, markdown=True)

@@ -25,9 +25,10 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "misc": ("root", "check-ignore"), "card": ("card", "card-diff"),
     "ui": ("ui",), "migrate": ("migrate",),
     "pipeline": ("stage", "stage-add", "repro", "dag"), "data_status": ("data-status",),
-    "du": ("du",),
+    "du": ("du",), "import_url": ("import-url", "get-url", "ls-url", "list-url"),
     "freeze": ("freeze", "unfreeze"), "doctor": ("version", "doctor"),
     "destroy": ("destroy",), "completion": ("completion",),
+    "plots": ("plots",), "metrics": ("params", "metrics"),
 }
 # Commands that programs run, not people (the git hooks `install` writes): registered only when
 # named, so `--help` and the "invalid choice" list of a mistyped command leave them out.

@@ -44,8 +44,9 @@ def register(sub) -> None:
     a.set_defaults(func=run_stage_add)
 
     r = sub.add_parser("repro", help="run the pipeline stages whose inputs changed",
-                       description="Run the stages of every dvc.yaml (or of TARGETs and what they "
-                                   "depend on) whose command, dependencies, params or outputs "
+                       description="Run the stages of ./dvc.yaml (or of TARGETs; with -P of "
+                                   "every dvc.yaml) and what they depend on, whose command, "
+                                   "dependencies, params or outputs "
                                    "changed since dvc.lock, in dependency order; cache their "
                                    "outputs and update dvc.lock as DVC does.")
     common(r)
@@ -57,6 +58,26 @@ def register(sub) -> None:
     r.add_argument("--downstream", action="store_true",
                    help="the TARGETs and the stages that depend on them")
     r.add_argument("--dry", action="store_true", help="show what would run, run nothing")
+    r.add_argument("--no-run-cache", action="store_true",
+                   help="run changed stages even if the run cache has their outputs")
+    r.add_argument("--no-commit", action="store_true",
+                   help="do not put outputs into the cache (dvc.lock is still written)")
+    r.add_argument("-R", "--recursive", action="store_true",
+                   help="TARGETs are directories: every stage of the dvc.yaml files below them")
+    r.add_argument("-P", "--all-pipelines", action="store_true", help="every stage of the repository")
+    r.add_argument("--glob", action="store_true", help="stage names in TARGETs may hold wildcards")
+    r.add_argument("-i", "--interactive", action="store_true",
+                   help="ask (y/n on stdin) before running each stage")
+    r.add_argument("--pull", action="store_true",
+                   help="fetch missing data from the remote first: outputs of stages that only "
+                        "miss data, missing dependencies, the run cache")
+    r.add_argument("--allow-missing", action="store_true",
+                   help="skip stages whose only change is missing data")
+    errors = r.add_mutually_exclusive_group()
+    errors.add_argument("-k", "--keep-going", action="store_true",
+                        help="after a failure, go on with the stages that do not depend on it")
+    errors.add_argument("--ignore-errors", action="store_true",
+                        help="after a failure, go on with every other stage")
     r.set_defaults(func=run_repro)
 
     g = sub.add_parser("dag", help="show the pipeline's stages and their dependencies",
@@ -108,7 +129,7 @@ def run_stage_add(args) -> int:
     return 0
 
 
-class _Printer:
+class StagePrinter:
     def __init__(self, args):
         self.args = args
 
@@ -123,9 +144,46 @@ class _Printer:
         echo(self.args, f"> {cmd}")
         sys.stdout.flush()  # before the command's own output
 
+    def cached(self, stage) -> None:
+        echo(self.args, f"Stage '{stage.addressing}' is cached - skipping run, checking out outputs")
+
+    def pulling(self, stage) -> None:
+        echo(self.args, f"Pulling data for stage: '{stage.addressing}'")
+
+    def failed(self, stage, error: Exception, skipped: list, ignored: bool) -> None:
+        print(f"WARNING: {error}{' (ignored)' if ignored else ''}", file=sys.stderr)
+        if skipped:
+            names = ", ".join(f"'{s.addressing}'" for s in skipped)
+            print(f"WARNING: {'Stages' if len(skipped) > 1 else 'Stage'} {names} will be skipped "
+                  "due to this failure", file=sys.stderr)
+
     def lock_written(self, path: str, created: bool) -> None:
         verb = "Generating" if created else "Updating"
         echo(self.args, f"{verb} lock file '{os.path.relpath(path)}'")
+
+
+def confirm_stage(stage, reason: str) -> bool:
+    """Ask on a terminal whether to go on with ``stage`` (changed because of ``reason``); as
+    DVC, without a terminal the answer is no."""
+    if not sys.stdin.isatty():
+        return False
+    answer = input(f"Stage '{stage.addressing}' changed ({reason}). Are you sure you want to "
+                   "commit it? [y/n] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def ask_to_run(stage, reason: str) -> bool:
+    """--interactive's question, answered with y/n on stdin (end of input: no)."""
+    while True:
+        print(f"Going to reproduce stage: '{stage.addressing}' ({reason}). Are you sure you want "
+              "to continue? [y/n] ", end="", flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            print()
+            return False
+        answer = line.strip().lower()
+        if answer in ("y", "yes", "n", "no"):
+            return answer.startswith("y")
 
 
 def run_repro(args) -> int:
@@ -134,8 +192,14 @@ def run_repro(args) -> int:
 
     with Repo() as repo:
         try:
-            ran = repro(repo, args.targets or None, force=args.force, single=args.single_item,
-                        dry=args.dry, downstream=args.downstream, events=_Printer(args))
+            on_error = "keep-going" if args.keep_going else "ignore" if args.ignore_errors else "fail"
+            ran = repro(repo, args.targets or None, events=StagePrinter(args), confirm=ask_to_run,
+                        force=args.force, single=args.single_item, dry=args.dry,
+                        downstream=args.downstream, run_cache=not args.no_run_cache,
+                        no_commit=args.no_commit, recursive=args.recursive, glob=args.glob,
+                        all_pipelines=args.all_pipelines, on_error=on_error,
+                        interactive=args.interactive, allow_missing=args.allow_missing,
+                        pull=args.pull)
         except StageFailedError as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
             return exc.returncode

@@ -16,10 +16,10 @@ def _options(p) -> None:
     p.add_argument("-R", "--recursive", action="store_true",
                    help="a directory TARGET means every output below it (dataver always does this)")
     p.add_argument("--run-cache", dest="run_cache", action="store_true", default=False,
-                   help="accepted for DVC compatibility: dataver has no run cache yet, so there "
-                        "is no run history to transfer")
+                   help="also transfer the run cache (`runs/` entries of `repro`) and the objects "
+                        "of their outputs")
     p.add_argument("--no-run-cache", dest="run_cache", action="store_false",
-                   help="do not transfer run history (the default)")
+                   help="do not transfer the run cache (the default)")
 
 
 def _revision_options(p) -> None:
@@ -64,10 +64,6 @@ def _targets(args, repo) -> list[str] | None:
         targets = [m for t in targets for m in (sorted(glob.glob(t)) or [t])]
     if args.with_deps and targets:
         targets += [t for t in _upstream_outputs(repo, targets) if t not in targets]
-    if args.run_cache:
-        from dataver.errors import warn
-
-        warn("dataver has no run cache yet: --run-cache is ignored")
     return [os.path.relpath(t) if os.path.isabs(t) else t for t in targets] or None
 
 
@@ -111,7 +107,8 @@ def _run(args, verb: str, method: str) -> int:
             args.targets = targets
             used = revisions.used(repo, args, for_push=method == "push")
             result = getattr(repo, method)(targets, remote=args.remote, jobs=args.jobs,
-                                           progress=for_cli(args.quiet), used=used)
+                                           progress=for_cli(args.quiet), used=used,
+                                           run_cache=args.run_cache)
         except TransferError as exc:
             if exc.result.transferred:
                 echo(args, _count(exc.result.transferred, verb))
@@ -145,7 +142,8 @@ def run_pull(args) -> int:
                 fetched = repo.fetch(targets, remote=args.remote, jobs=args.jobs,
                                      progress=for_cli(args.quiet), used=used).transferred
             result = repo.pull(targets, remote=args.remote, jobs=args.jobs,
-                               progress=for_cli(args.quiet), force=args.force)
+                               progress=for_cli(args.quiet), force=args.force,
+                               run_cache=args.run_cache)
         except TransferError as exc:
             if not (args.allow_missing and _only_missing(exc.result)):
                 if exc.result.transferred:

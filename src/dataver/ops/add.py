@@ -67,8 +67,9 @@ def commit(repo, targets: list[str] | None = None, force: bool = False,
            progress=None) -> list[AddResult]:
     """Record the current workspace content of tracked outputs in their `.dvc` files and cache.
 
-    Outputs of `dvc.yaml` stages are skipped (dataver reads dvc.lock but does not write it);
-    naming one explicitly is an error. ``progress``: as for :func:`add`."""
+    Outputs of `dvc.yaml` stages are skipped (:func:`dataver.pipeline.commit.commit` commits
+    stages and then calls this); naming one explicitly is an error. ``progress``: as for
+    :func:`add`."""
     progress = progress or SILENT
     with repo.lock:
         repo.odb.clean_leftovers()
@@ -91,7 +92,7 @@ def _without_stages(items, explicit: bool):
     staged = [item for item in items if isinstance(item.dvcfile, dvcfile.Stage)]
     if staged and explicit:
         raise TargetError(f"is an output of stage '{staged[0].dvcfile.name}' in dvc.yaml",
-                          path=staged[0].relpath, hint="dataver does not write dvc.lock; use `dvc commit`")
+                          path=staged[0].relpath, hint="commit its stage with `dataver commit`")
     return [item for item in items if not isinstance(item.dvcfile, dvcfile.Stage)]
 
 
@@ -227,7 +228,7 @@ def _record(repo, path: str, dvc_path: str, no_commit: bool, previous: str | Non
         nfiles, isexec = None, is_exec(path)
     if not no_commit and _links_to_cache(repo, oid, path):
         repo.materialize(path, oid, MD5, isexec, force=True, relink=True, progress=progress)
-    return oid, size, nfiles, _write_dvcfile(dvc_path, path, oid, size, nfiles, isexec)
+    return oid, size, nfiles, _write_dvcfile(dvc_path, path, oid, size, nfiles, isexec, repo)
 
 
 def _unchanged_legacy_out(repo, path: str, out, progress=SILENT):
@@ -338,7 +339,8 @@ def _check_readable(files: list[FileEntry]) -> None:
                           hint="fix the permissions (chmod) or list the files in .dvcignore")
 
 
-def _write_dvcfile(dvc_path: str, out_path: str, oid: str, size: int, nfiles, isexec: bool) -> bool:
+def _write_dvcfile(dvc_path: str, out_path: str, oid: str, size: int, nfiles, isexec: bool,
+                   repo=None) -> bool:
     """Record the output in ``dvc_path``: its existing entry keeps its ``path`` as written (and the
     file its ``wdir``), as DVC keeps them; else a new file with the path relative to it."""
     if os.path.exists(dvc_path):
@@ -348,7 +350,10 @@ def _write_dvcfile(dvc_path: str, out_path: str, oid: str, size: int, nfiles, is
         entry = next((o.data for o in dfile.outs if dfile.out_abspath(o) == os.path.normpath(out_path)), None)
         if entry is not None:
             before = dvcfile.dumps(dfile.data)
-            dvcfile.update_out_map(entry, oid, size, nfiles, isexec)
+            if repo is not None and ("files" in entry or "cloud" in entry):
+                _update_versioned(repo, entry, oid, size, nfiles, isexec)
+            else:
+                dvcfile.update_out_map(entry, oid, size, nfiles, isexec)
             if dvcfile.dumps(dfile.data) == before:
                 return False
             dvcfile.save(dvc_path, dfile.data)
@@ -356,6 +361,21 @@ def _write_dvcfile(dvc_path: str, out_path: str, oid: str, size: int, nfiles, is
     rel = dvcfile.rel_out_path(dvc_path, out_path)
     dvcfile.save(dvc_path, dvcfile.new_document(dvcfile.new_out_map(rel, oid, size, nfiles, isexec)))
     return True
+
+
+def _update_versioned(repo, entry, oid: str, size: int, nfiles, isexec: bool) -> None:
+    """Record new content in an entry pushed to a cloud-versioned remote, in its own form (see
+    :func:`dataver.ops.versioned.refresh_files`)."""
+    from dataver.ops.versioned import refresh_files
+
+    if "files" in entry:
+        try:
+            return refresh_files(repo, entry, oid)
+        except FileNotFoundError:  # --no-commit: no manifest in the cache to list files from
+            del entry["files"]
+    else:
+        refresh_files(repo, entry, oid)
+    dvcfile.update_out_map(entry, oid, size, nfiles, isexec)
 
 
 def _records(dfile, out_path: str, oid: str, size: int, nfiles, isexec: bool) -> bool:

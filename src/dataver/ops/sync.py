@@ -71,33 +71,73 @@ def _each_remote(repo, used, remote, jobs, work) -> transfer.Result:
 
 
 def push(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
-         used=None) -> transfer.Result:
-    """Upload what the targets need and the remote lacks (each output's own remote, if set)."""
+         used=None, run_cache: bool = False) -> transfer.Result:
+    """Upload what the targets need and the remote lacks (each output's own remote, if set);
+    with ``run_cache``, also the run-cache entries the remote lacks and their outputs' objects."""
     with repo.lock:
         used = used if used is not None else transfer.used_in_workspace(repo, targets, for_push=True)
-        return _each_remote(repo, used, remote, jobs,
-                            lambda rem, part: transfer.push(repo, rem, part, progress))
+        entries = 0
+        if run_cache:
+            entries, extra = _run_cache(repo, remote, jobs, "push_entries")
+            used = used + [u for u in extra if repo.odb.exists(u.oid, u.hash_name)]
+        result = _each_remote(repo, used, remote, jobs, _mover(repo, "push", progress))
+        result.transferred += entries
+        return result
+
+
+def _run_cache(repo, remote, jobs, method: str):
+    """``(entries moved, objects they need)`` of :mod:`dataver.pipeline.runcache`'s ``method``
+    (``push_entries`` or ``fetch_entries``) on the remote the command uses."""
+    from dataver.pipeline import runcache
+
+    rem = _remote(repo, remote, jobs)
+    try:
+        return getattr(runcache, method)(repo, rem)
+    finally:
+        rem.close()
 
 
 def fetch(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
-          used=None) -> transfer.Result:
+          used=None, run_cache: bool = False) -> transfer.Result:
     """Download into the cache what the targets need and the cache lacks (from each output's
-    own remote, if set)."""
+    own remote, if set); with ``run_cache``, first the run-cache entries the cache lacks and
+    what objects of theirs the remote has (one it lacks only makes its entry unusable)."""
     with repo.lock:
         used = used if used is not None else transfer.used_in_workspace(repo, targets)
+        if run_cache:
+            entries, extra = _run_cache(repo, remote, jobs, "fetch_entries")
+            extra = [u for u in extra if not repo.odb.exists(u.oid, u.hash_name)]
+            try:
+                got = _each_remote(repo, extra, remote, jobs,
+                                   lambda rem, part: transfer.fetch(repo, rem, part, progress))
+            except transfer.TransferError as exc:
+                got = exc.result
+            result = fetch(repo, targets, remote, jobs, progress, used)
+            result.transferred += entries + got.transferred
+            return result
         if not used:
             return transfer.Result()
-        return _each_remote(repo, used, remote, jobs,
-                            lambda rem, part: transfer.fetch(repo, rem, part, progress))
+        return _each_remote(repo, used, remote, jobs, _mover(repo, "fetch", progress))
+
+
+def _mover(repo, verb: str, progress):
+    """``work(remote, used)`` doing ``verb`` (push or fetch) by content on an ordinary remote, by
+    recorded version on a cloud-versioned one (see :mod:`dataver.ops.versioned`)."""
+    from dataver.ops import versioned
+
+    def work(rem, part):
+        module = transfer if versioned.remote_mode(repo, rem.name) is None else versioned
+        return getattr(module, verb)(repo, rem, part, progress)
+    return work
 
 
 def pull(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
-         force: bool = False) -> PullResult:
+         force: bool = False, run_cache: bool = False) -> PullResult:
     """Fetch, then check out the targets (a file inside a tracked directory alone, if named).
     Checkout runs even when some objects failed, then the fetch error is raised."""
     error = None
     try:
-        fetched = fetch(repo, targets, remote, jobs, progress)
+        fetched = fetch(repo, targets, remote, jobs, progress, run_cache=run_cache)
     except transfer.TransferError as exc:
         fetched, error = exc.result, exc
     result = PullResult(fetched)
@@ -152,11 +192,14 @@ def _checkout_one(repo, item, subpath, force, result: PullResult, progress=None)
 def cloud_status(repo, targets=None, remote=None, jobs=None, used=None) -> dict[str, str]:
     """``{path: new|deleted|missing}`` for objects not both in the cache and on the remote (each
     output's own remote, if set; DVC 3.67.1 leaves such outputs out of `status -c`)."""
+    from dataver.ops import versioned
+
     with repo.lock:
         used = used if used is not None else transfer.used_in_workspace(repo, targets)
         status: dict[str, str] = {}
         # cards are optional, as DVC knows no such object: status -c is about data
         for name, part in by_remote(transfer.without_cards(used), remote).items():
+            versioned.refuse_status(repo, name)
             rem = _remote(repo, name, jobs)
             try:
                 status.update(transfer.cloud_status(repo, rem, part))

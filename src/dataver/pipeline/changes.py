@@ -24,30 +24,62 @@ def _content_changed(repo, abspath: str, entry) -> bool:
     return not has_oid(repo, abspath, _hash_name(entry), str(entry["md5"]))
 
 
-def why(repo, stage, locked: dict | None) -> str | None:
-    """Why ``stage`` must run (a short phrase), or None when it is up to date."""
+class Missing:
+    """How ``--allow-missing`` judges missing data: ``upstream`` maps the absolute path of each
+    output of the stages a stage depends on to its dvc.lock md5 (a missing dependency counts
+    as changed only when that md5 differs from the one locked for the dependency)."""
+
+    def __init__(self, upstream: dict[str, str] | None = None):
+        self.upstream = upstream or {}
+
+
+def why(repo, stage, locked: dict | None, always: bool = True,
+        missing: Missing | None = None) -> str | None:
+    """Why ``stage`` must run (a short phrase), or None when it is up to date; ``always=False``
+    does not count always_changed; with ``missing`` (DVC's --allow-missing), outputs and
+    dependencies that are merely absent (or outputs not in the cache) do not count."""
     if locked is None:
         return "it has no dvc.lock entry"
-    if _plain(stage.cmd) != _plain(locked.get("cmd")):
-        return "its command changed"
-    if not stage.frozen:
-        if stage.always_changed:
-            return "it is always_changed"
-        deps = _by_path(locked.get("deps"))
-        for dep in stage.deps:
-            if _content_changed(repo, stage.abspath(dep), deps.get(dep)):
-                return f"dependency '{dep}' changed"
-        if stage.params:
-            current = paramsmod.values(stage.wdir, stage.params, strict=False)
-            if paramsmod.changed(current, locked.get("params"), stage.params):
-                return "its params changed"
+    reason = inputs_changed(repo, stage, locked, always, missing)
+    if reason is not None:
+        return reason
     outs = _by_path(locked.get("outs"))
     for out in stage.outs:
-        entry = outs.get(out.path)
-        if _content_changed(repo, stage.abspath(out.path), entry):
+        entry, abspath = outs.get(out.path), stage.abspath(out.path)
+        uncached = bool(entry and entry.get("md5") and out.cache
+                        and not in_cache(repo, str(entry["md5"]), _hash_name(entry)))
+        if missing is not None and entry and entry.get("md5") and (uncached or not os.path.lexists(abspath)):
+            continue
+        if _content_changed(repo, abspath, entry):
             return f"output '{out.path}' changed"
-        if out.cache and not in_cache(repo, str(entry["md5"]), _hash_name(entry)):
+        if uncached:
             return f"output '{out.path}' is not in the cache"
+    return None
+
+
+def inputs_changed(repo, stage, locked: dict, always: bool = True,
+                   missing: Missing | None = None) -> str | None:
+    """Why the stage's inputs differ from its dvc.lock entry ``locked`` (command; unless frozen,
+    always_changed, a dependency, a parameter), or None when they match."""
+    if _plain(stage.cmd) != _plain(locked.get("cmd")):
+        return "its command changed"
+    if stage.frozen:
+        return None
+    if stage.always_changed and always:
+        return "it is always_changed"
+    deps = _by_path(locked.get("deps"))
+    for dep in stage.deps:
+        abspath, entry = stage.abspath(dep), deps.get(dep)
+        if missing is not None and not os.path.lexists(abspath):
+            produced = missing.upstream.get(abspath)
+            if produced is None or produced == (entry or {}).get("md5"):
+                continue
+        if _content_changed(repo, abspath, entry):
+            return f"dependency '{dep}' changed"
+    if stage.params:
+        current = paramsmod.values(stage.wdir, stage.params, strict=False)
+        if paramsmod.changed(current, locked.get("params"), stage.params):
+            return "its params changed"
     return None
 
 

@@ -21,8 +21,23 @@ def read_file(path: str):
     except FileNotFoundError:
         raise ParamsError("params file does not exist", path=os.path.relpath(path),
                           hint="create it, or remove it from the stage's params") from None
-    data = parse(raw, path)
+    data = _parse_cached(raw, path)
     return data if isinstance(data, dict) else {}
+
+
+_PARSED: dict = {}  # (extension, content) -> parsed: one params.yaml serves every stage of a run
+
+
+def _parse_cached(raw: bytes, path: str):
+    """:func:`parse`, once per distinct content; callers get their own copy to change."""
+    import copy
+
+    key = (os.path.splitext(path)[1].lower(), raw)
+    if key not in _PARSED:
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        _PARSED[key] = parse(raw, path)
+    return copy.deepcopy(_PARSED[key])
 
 
 def parse(raw: bytes, path: str):

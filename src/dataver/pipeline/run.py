@@ -8,12 +8,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 
 from dataver import scm
 from dataver.errors import UserError
 from dataver.ops import add as addops
 from dataver.ops.status import cache_only_grows
-from dataver.pipeline import changes, graph as graphmod, lock, params as paramsmod
+from dataver.pipeline import changes, graph as graphmod, lock, params as paramsmod, repro_pull, runcache
 from dataver.pipeline.stage import load_stages
 
 _SHELL_OPTS = {"bash": ["--noprofile", "--norc"], "zsh": ["--no-rcs"]}
@@ -34,43 +35,187 @@ class Events:
     def running(self, stage, reason: str) -> None: ...
     def command(self, cmd: str) -> None: ...
     def lock_written(self, path: str, created: bool) -> None: ...
+    def cached(self, stage) -> None: ...
+    def pulling(self, stage) -> None: ...
+    def failed(self, stage, error: Exception, skipped: list, ignored: bool) -> None: ...
 
 
-def repro(repo, targets: list[str] | None = None, force: bool = False, single: bool = False,
-          dry: bool = False, downstream: bool = False, events: Events | None = None) -> list:
-    """Bring the targets (default: every stage) up to date; returns the stages that ran."""
-    events = events or Events()
+class ReproOptions:
+    """repro's options, named as DVC's: ``on_error`` is "fail", "keep-going" or "ignore"."""
+
+    __slots__ = ("force", "single", "dry", "downstream", "run_cache", "no_commit", "recursive",
+                 "glob", "all_pipelines", "on_error", "interactive", "allow_missing", "pull",
+                 "remote")
+
+    def __init__(self, force=False, single=False, dry=False, downstream=False, run_cache=True,
+                 no_commit=False, recursive=False, glob=False, all_pipelines=False,
+                 on_error="fail", interactive=False, allow_missing=False, pull=False, remote=None):
+        if on_error not in ("fail", "keep-going", "ignore"):
+            raise ValueError(f"on_error must be fail, keep-going or ignore, not {on_error!r}")
+        values = locals()
+        for name in self.__slots__:
+            setattr(self, name, values[name])
+        if all_pipelines:  # as DVC: every stage, whatever -s/--downstream say
+            self.single = self.downstream = False
+
+
+def repro(repo, targets: list[str] | None = None, events: Events | None = None,
+          confirm=None, **options) -> list:
+    """Bring the targets (default: the stages of ./dvc.yaml) up to date; returns the stages
+    that ran (or were restored from the run cache). ``options`` are :class:`ReproOptions`'s;
+    ``confirm(stage, reason)`` answers --interactive's question (None: no)."""
+    events, opts = events or Events(), ReproOptions(**options)
     stages = load_stages(repo)
     graph = graphmod.build(stages)
-    chosen = graphmod.resolve_targets(stages, targets, repo.root) if targets else None
-    ran = []
+    chosen = None if opts.all_pipelines else select(stages, targets or [_default_target()], repo.root, opts)
     with repo.lock:
         repo.odb.clean_leftovers()
-        for stage in graphmod.plan(graph, chosen, downstream=downstream, single=single):
-            locked = lock.read(stage.lock_path).get(stage.name)
-            reason = "forced" if force else changes.why(repo, stage, locked)
-            if reason is None:
-                events.skipped(stage, "didn't change")
-                continue
-            events.running(stage, reason)
-            if not dry:
-                _reproduce(repo, stage, events)
-            else:
-                for cmd in stage.commands() if not stage.frozen else []:
-                    events.command(cmd)
-            ran.append(stage)
+        if opts.pull and opts.run_cache and not opts.dry:
+            repro_pull.pull_run_cache(repo, opts.remote)
+        ran, failed = _run_plan(repo, graph, graphmod.plan(graph, chosen, downstream=opts.downstream,
+                                                           single=opts.single), events, opts, confirm)
         repo.state.flush()
+    if failed and opts.on_error != "ignore":
+        names = [f"'{s.addressing}'" for s in failed]
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        raise UserError(f"failed to reproduce{' stages:' if len(names) > 1 else ''} {joined}",
+                        hint="see the errors above")
     return ran
 
 
-def _reproduce(repo, stage, events: Events) -> None:
-    _check_deps(stage)
-    if not stage.frozen:
+def _run_plan(repo, graph: dict, plan: list, events: Events, opts: ReproOptions, confirm):
+    """Each stage of ``plan`` in turn; ``(stages run, stages failed)``. As DVC, a failure stops
+    everything ("fail"), skips the stages that depend on it ("keep-going"), or nothing
+    ("ignore")."""
+    ran, failed, skip = [], [], set()
+    for stage in plan:
+        if stage in skip:
+            continue
+        try:
+            if _repro_one(repo, stage, graph, events, opts, confirm):
+                ran.append(stage)
+        except UserError as exc:
+            if opts.on_error == "fail":
+                raise
+            failed.append(stage)
+            after = [] if opts.on_error == "ignore" else \
+                [s for s in graphmod.postorder(graph, [stage], reverse=True) if s is not stage]
+            skip.update(after)
+            events.failed(stage, exc, after, opts.on_error == "ignore")
+    return ran, failed
+
+
+def _default_target() -> str:
+    """As DVC: no TARGET means the stages of the dvc.yaml in the current directory."""
+    if not os.path.exists("dvc.yaml"):
+        raise graphmod.PipelineError(f"'{os.path.abspath('dvc.yaml')}' does not exist",
+                                     hint="name a TARGET, or use -P for every pipeline")
+    return "dvc.yaml"
+
+
+def select(stages: list, targets: list[str], root: str, opts: ReproOptions) -> list:
+    """The stages named by ``targets``: with ``recursive``, a directory means every stage of
+    the dvc.yaml files below it; with ``glob``, stage names may hold shell wildcards."""
+    import fnmatch
+
+    chosen: list = []
+    for target in targets:
+        if opts.recursive and os.path.isdir(target):
+            top = os.path.abspath(target) + os.sep
+            found = [s for s in stages if s.dvcyaml.startswith(top)]
+        elif opts.glob and any(c in target for c in "*?["):
+            file, _, pattern = target.rpartition(":") if ":" in target else ("", "", target)
+            dvcyaml = os.path.abspath(file or "dvc.yaml")
+            found = [s for s in stages if s.dvcyaml == dvcyaml and fnmatch.fnmatchcase(s.name, pattern)]
+            if not found:
+                raise graphmod.PipelineError(f"no stage matches '{target}'",
+                                             hint="check the pattern (`dataver dag` lists the stages)")
+        else:
+            found = graphmod.resolve_targets(stages, [target], root)
+        chosen += [s for s in found if s not in chosen]
+    return chosen
+
+
+def _repro_one(repo, stage, graph: dict, events: Events, opts: ReproOptions, confirm) -> bool:
+    """Decide about one stage and reproduce it if it changed; whether it ran (or was restored)."""
+    locked = lock.read(stage.lock_path).get(stage.name)
+    missing = changes.Missing(_upstream_outs(stage, graph)) if opts.allow_missing else None
+    reason = "forced" if opts.force else changes.why(repo, stage, locked, missing=missing)
+    if reason is None:
+        events.skipped(stage, "didn't change")
+        return False
+    if opts.pull and not opts.force and not opts.dry and \
+            changes.why(repo, stage, locked, missing=changes.Missing(_upstream_outs(stage, graph))) is None:
+        events.pulling(stage)  # only data is missing: pulled, the stage need not run
+        if repro_pull.pull_outputs(repo, stage, locked, opts.remote):
+            return False
+    if opts.interactive and not (confirm and confirm(stage, reason)):
+        raise UserError(f"reproduction of '{stage.addressing}' aborted by the user")
+    _reproduce(repo, stage, locked, reason, events, opts)
+    return True
+
+
+def _upstream_outs(stage, graph: dict) -> dict[str, str]:
+    """Absolute path -> dvc.lock md5 of the outputs of the stages ``stage`` depends on."""
+    found = {}
+    for up in graph.get(stage, []):
+        entry = lock.read(up.lock_path).get(up.name) or {}
+        for out in entry.get("outs") or []:
+            if hasattr(out, "get") and out.get("md5"):
+                found[up.abspath(str(out.get("path")))] = str(out["md5"])
+    return found
+
+
+def _reproduce(repo, stage, locked, reason: str, events: Events, opts: ReproOptions) -> None:
+    """As DVC: outputs are removed, then restored from the run cache when an entry matches (not
+    with --force), else the command runs; outputs are cached and dvc.lock written."""
+    if stage.frozen:
+        events.running(stage, reason)
+        if not opts.dry:
+            _check_deps(stage)
+            record(repo, stage, events, opts.no_commit)
+        return
+    if not opts.dry:
+        if opts.pull and not opts.force:
+            repro_pull.pull_missing_deps(repo, stage, opts.remote)
+        _check_deps(stage)
         _remove_outs(repo, stage)
-        for cmd in stage.commands():
-            events.command(cmd)
+    entry = None if opts.force else _cached_entry(repo, stage, locked, opts)
+    if entry is not None:
+        events.cached(stage)
+        if not opts.dry:
+            runcache.checkout(repo, stage, entry)
+            record(repo, stage, events, opts.no_commit)
+            return
+    events.running(stage, reason)
+    for cmd in stage.commands():
+        events.command(cmd)
+        if not opts.dry:
             _run_command(repo, stage, cmd)
-    _commit(repo, stage, events)
+    if not opts.dry:
+        record(repo, stage, events, opts.no_commit)
+
+
+def _cached_entry(repo, stage, locked, opts: ReproOptions) -> dict | None:
+    """The lock-like entry to restore the stage from, as DVC chooses it: its own dvc.lock entry
+    when only outputs changed, else (unless --no-run-cache) the newest run-cache entry for its
+    command, dependencies and params; None unless every output it lists is in the cache (with
+    --pull, after fetching them)."""
+    if not runcache.can_hash(stage) or any(not os.path.lexists(stage.abspath(d)) for d in stage.deps):
+        return None
+    if locked is not None and changes.inputs_changed(repo, stage, locked) is None \
+            and runcache.fits(locked, stage):
+        entry = locked
+    elif opts.run_cache:
+        deps = [_hash(repo, stage, dep, cache=False) for dep in stage.deps]
+        values = paramsmod.values(stage.wdir, stage.params)
+        probe = lock.stage_entry(stage.cmd, deps, values, [{"path": o.path} for o in stage.outs])
+        entry = runcache.lookup(repo, stage, runcache.entry_key(probe))
+    else:
+        return None
+    if entry is not None and opts.pull and not opts.dry and not runcache.outs_cached(repo, entry):
+        repro_pull.fetch_entry(repo, entry, stage, opts.remote)
+    return entry if entry is not None and runcache.outs_cached(repo, entry) else None
 
 
 def _check_deps(stage) -> None:
@@ -99,29 +244,47 @@ def _remove_outs(repo, stage) -> None:
 
 
 def _run_command(repo, stage, cmd: str) -> None:
+    """Run one command line; Ctrl-C (SIGINT) is passed on to the command's whole process group
+    and waited for, then raised as KeyboardInterrupt (exit 130) so dvc.lock keeps its previous
+    entry for the stage."""
     shell = os.environ.get("SHELL") or "/bin/sh"
     argv = [shell, *_SHELL_OPTS.get(os.path.basename(shell).lower(), []), "-c", cmd]
     env = dict(os.environ)
     env.setdefault("DVC_ROOT", repo.root)
     env["DVC_STAGE"] = stage.addressing
-    proc = subprocess.Popen(argv, cwd=stage.wdir, env=env, close_fds=True)
-    # Like DVC: Ctrl-C goes to the command (same process group); we wait for it to end.
+    interrupted = []
+    # its own process group, so that one signal reaches the command and everything it started
+    group = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
+    proc = subprocess.Popen(argv, cwd=stage.wdir, env=env, close_fds=True, **group)
+
+    def forward(signum, _frame) -> None:
+        interrupted.append(signum)
+        try:
+            os.killpg(proc.pid, signal.SIGINT)
+        except ProcessLookupError:  # already gone
+            pass
+
     try:
-        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread
+        old = signal.signal(signal.SIGINT, forward)
+    except ValueError:  # not the main thread: signals stay as they are
         old = None
     try:
         proc.wait()
     finally:
         if old is not None:
             signal.signal(signal.SIGINT, old)
+    if interrupted:
+        raise KeyboardInterrupt
     if proc.returncode != 0:
         raise StageFailedError(stage.addressing, cmd, proc.returncode)
 
 
-def _commit(repo, stage, events: Events) -> None:
-    """Hash dependencies, cache outputs, then write the stage's dvc.lock entry (last, so a
-    crash before it leaves the stage unlocked, never locked to uncached data)."""
+def record(repo, stage, events: Events, no_commit: bool = False, verb: str = "reproduce",
+           save_run: bool | None = None) -> None:
+    """Hash dependencies, cache outputs (not with ``no_commit``), save the run to the run
+    cache, then write the stage's dvc.lock entry (last, so a crash before it leaves the stage
+    unlocked, never locked to uncached data). ``verb`` names the command in errors;
+    ``save_run`` overrides repro's rule for saving to the run cache."""
     deps = [_hash(repo, stage, dep, cache=False) for dep in stage.deps]
     values = paramsmod.values(stage.wdir, stage.params)
     outs = []
@@ -129,13 +292,16 @@ def _commit(repo, stage, events: Events) -> None:
         for out in stage.outs:
             path = stage.abspath(out.path)
             if not os.path.lexists(path):
-                raise UserError(f"failed to reproduce '{stage.addressing}': output '{out.path}' does not exist",
+                raise UserError(f"failed to {verb} '{stage.addressing}': output '{out.path}' does not exist",
                                 hint="the command must create every output the stage lists")
-            outs.append(_hash(repo, stage, out.path, cache=out.cache))
+            outs.append(_hash(repo, stage, out.path, cache=out.cache and not no_commit))
             if out.cache and not isinstance(repo.scm, scm.NoScm) and not repo.scm.is_ignored(path):
                 scm.ignore(path)
+        entry = lock.stage_entry(stage.cmd, deps, values, outs)
+        if runcache.saves_for(stage, no_commit) if save_run is None else save_run:
+            runcache.save(repo, stage, entry)
     created = not os.path.exists(stage.lock_path)
-    if lock.write(stage.lock_path, stage.name, lock.stage_entry(stage.cmd, deps, values, outs)):
+    if lock.write(stage.lock_path, stage.name, entry):
         events.lock_written(stage.lock_path, created)
 
 

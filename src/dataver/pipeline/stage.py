@@ -92,7 +92,7 @@ def stages_of(path: str, root: str) -> list[PipelineStage]:
 
     with open(path, "rb") as fobj:
         raw = fobj.read()
-    data = dvcfile._parse_yaml(raw, path)
+    data = dvcfile.read_yaml(raw, path)
     definitions = data.get("stages") or {}
     if not isinstance(definitions, dict):
         raise DvcFileError("'stages' must be a mapping", path=os.path.relpath(path))
