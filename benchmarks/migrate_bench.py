@@ -252,6 +252,7 @@ def main() -> None:
                                              "rewrite(Options('lfs'), everything=True)")
         CPU["rewrite"] = children_cpu() - cpu
         results["read_forward"], results["read_rewrite"] = fwd.get("read"), rw.get("read")
+        results["in_place"] = fwd.get("in_place")
         if not args.no_export:
             copy(base, os.path.join(work, "export"), env)
             cpu = children_cpu()
@@ -293,6 +294,8 @@ def report(r: dict) -> None:
         row("rewrite --everything", "rewrite")
     print(f"objects read: forward {r['read_forward']} (HEAD has {r['head_objects']}), "
           f"rewrite {r['read_rewrite']} (the history has {r['files']})")
+    print(f"work-tree files the forward migration left in place: {r.get('in_place')} "
+          f"(of {r['head_objects']}; the others were rewritten from the cache)")
 
 
 if __name__ == "__main__":

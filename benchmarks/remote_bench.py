@@ -19,7 +19,6 @@ import os
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -142,18 +141,12 @@ def render(samples, args) -> str:
 
 
 def parse_args(argv=None):
-    defaults = harness.parse_args([])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=2000, help="small files pushed/pulled (default 2000)")
     parser.add_argument("--file-kb", type=int, default=32, help="size of each small file in KiB")
     parser.add_argument("--large-mb", type=int, default=100, help="size of the large file in MiB (0: none)")
     parser.add_argument("--noop-files", type=int, default=20000, help="files for the no-op steps")
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--dataver", default=defaults.dataver, help="command that runs dataver")
-    parser.add_argument("--dvc", default=defaults.dvc, help="command that runs DVC")
-    parser.add_argument("--no-dvc", action="store_true", help="skip DVC")
-    parser.add_argument("--workdir", help="work directory (default: a temp dir, removed afterwards)")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    harness.tool_args(parser, rounds=1)
     return parser.parse_args(argv)
 
 
@@ -165,8 +158,7 @@ def main(argv=None) -> int:
     finally:
         bench.close()
         if not args.keep:
-            subprocess.run(["chmod", "-R", "u+w", bench.work], check=False)
-            shutil.rmtree(bench.work, ignore_errors=True)
+            harness.remove_workdir(bench.work)
     print(render(bench.samples, args))
     return 0
 

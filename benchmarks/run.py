@@ -362,6 +362,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def tool_args(parser: argparse.ArgumentParser, rounds: int = 1) -> None:
+    """The options every side-by-side benchmark takes: rounds, the tools' commands, the work dir
+    (the other benchmarks share them with this one)."""
+    defaults = parse_args([])
+    parser.add_argument("--rounds", type=int, default=rounds, help=f"rounds; medians are shown (default {rounds})")
+    parser.add_argument("--dataver", default=defaults.dataver, help="command that runs dataver")
+    parser.add_argument("--dvc", default=defaults.dvc, help="command that runs DVC")
+    parser.add_argument("--no-dvc", action="store_true", help="skip DVC")
+    parser.add_argument("--workdir", help="work directory (default: a temp dir, removed afterwards)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+
+
+def remove_workdir(work: str) -> None:
+    """Delete a benchmark's work dir (read-only cache files included)."""
+    subprocess.run(["chmod", "-R", "u+w", work], check=False)
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     bench = Bench(args)
@@ -370,8 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         report(results, args)  # before the (slow) clean-up
     finally:
         if not args.keep:
-            subprocess.run(["chmod", "-R", "u+w", bench.work], check=False)
-            shutil.rmtree(bench.work, ignore_errors=True)
+            remove_workdir(bench.work)
     return 0
 
 

@@ -50,7 +50,9 @@ def open(  # noqa: A001 - mirrors dvc.api.open
     """
     if mode not in ("r", "rb", "rt"):
         raise ValueError(f"mode {mode!r} is not supported: use 'r' or 'rb'")
-    overrides = {"config": config, "remote": remote, "remote_config": remote_config}
+    # Data in the cache needs no remote: a remote section without a url fails only if used.
+    overrides = {"config": config, "remote": remote, "remote_config": remote_config,
+                 "remotes_checked": False}
     binary = _open_binary(path, repo, rev, remote, overrides)
     if mode == "rb":
         return binary

@@ -182,11 +182,15 @@ class Config:
 
     ``overrides`` is DVC's ``config=`` dict (``{"core": {...}, "remote": {NAME: {...}}, ...}``),
     merged over every level; ``remote`` becomes ``core.remote``; ``remote_config`` is merged into
-    that remote's section. None of them is written anywhere."""
+    that remote's section. None of them is written anywhere. ``remotes_checked=False`` accepts
+    a remote section without a url (it fails only when that remote is used): reading data that
+    is in the cache needs no remote."""
 
     def __init__(self, dvc_dir: str | None, overrides: dict | None = None,
-                 remote: str | None = None, remote_config: dict | None = None):
+                 remote: str | None = None, remote_config: dict | None = None,
+                 remotes_checked: bool = True):
         self.dvc_dir = dvc_dir
+        self.remotes_checked = remotes_checked
         self.files: dict[str, str | None] = {lvl: level_path(lvl, dvc_dir) for lvl in LEVELS}
         self.files[OVERRIDE] = "config given in code"
         self.overrides, self.remote, self.remote_config = overrides, remote, remote_config
@@ -267,7 +271,7 @@ class Config:
             return
         where = self.files[self.origin[(section, next(iter(values)))]]
         kind, named, name = section.partition(":")
-        if named and kind == "remote" and not values.get("url"):
+        if named and kind == "remote" and not values.get("url") and self.remotes_checked:
             raise ConfigError(f"remote '{name}' has no url", path=where,
                               hint=f"set one with `dataver remote modify {name} url URL`, "
                                    "or remove the section")

@@ -148,7 +148,7 @@ def _files_summary(files, where: str, loc: str) -> tuple[str, int | None, int]:
 
     try:
         manifest, total = files_manifest(files, where)
-    except CorruptObjectError as exc:
+    except (CorruptObjectError, UnsafePathError) as exc:
         raise _bad(where, f"{loc}: {exc.message}") from None
     return manifest.oid, total, len(manifest)
 
@@ -459,8 +459,10 @@ def is_pipeline_file(name: str) -> bool:
     return os.path.basename(name) == PIPELINE_FILE
 
 
-def load_pipeline(path: str) -> list[Stage]:
-    """The stages of the `dvc.yaml` at ``path`` with the hashes of the `dvc.lock` beside it."""
+def load_pipeline(path: str, resolve=None) -> list[Stage]:
+    """The stages of the `dvc.yaml` at ``path`` with the hashes of the `dvc.lock` beside it.
+    ``resolve(text, path)``: the file's stages resolved by the templating (a layer above this
+    one), or None to take them as written."""
     lock_path = os.path.join(os.path.dirname(path), LOCK_FILE)
     try:
         with open(lock_path, "rb") as fobj:
@@ -468,14 +470,18 @@ def load_pipeline(path: str) -> list[Stage]:
     except FileNotFoundError:
         lock_text = None
     with open(path, "rb") as fobj:
-        return pipeline_loads(fobj.read(), lock_text, path)
+        text = fobj.read()
+    return pipeline_loads(text, lock_text, path, resolve(text, path) if resolve else None)
 
 
-def _parse_yaml(text: str | bytes, path: str) -> Any:
-    from ruamel.yaml import YAMLError
+def _parse_yaml(text: str | bytes, path: str, typ: str = "rt") -> Any:
+    """``text`` parsed: round-trip (``rt``, for files that are edited and written back) or
+    ``safe`` (plain containers, a third faster: for reading only); the same YAML 1.2 values."""
+    from ruamel.yaml import YAML, YAMLError
 
     try:
-        data = _yaml().load(text.decode("utf-8") if isinstance(text, bytes) else text)
+        loader = _yaml() if typ == "rt" else YAML(typ=typ, pure=True)
+        data = loader.load(text.decode("utf-8") if isinstance(text, bytes) else text)
     except UnicodeDecodeError:
         raise _bad(path, "not valid UTF-8") from None
     except YAMLError as exc:
@@ -494,12 +500,11 @@ _READ_CACHE: dict = {}  # content -> parsed, for read-only parses (see read_yaml
 def read_yaml(text: str | bytes, path: str) -> Any:
     """:func:`_parse_yaml` for callers that only read: each distinct content is parsed once per
     process (a repro or status reads the same dvc.lock and dvc.yaml for every stage), and each
-    caller gets its own copy, as plain dicts and lists (copying ruamel's commented containers
-    costs more than parsing)."""
+    caller gets its own copy (plain dicts and lists: cheap to copy)."""
     if text not in _READ_CACHE:
         if len(_READ_CACHE) >= 64:
             _READ_CACHE.clear()
-        _READ_CACHE[text] = _plain_copy(_parse_yaml(text, path))
+        _READ_CACHE[text] = _parse_yaml(text, path, typ="safe")
     return _plain_copy(_READ_CACHE[text])
 
 
@@ -525,14 +530,18 @@ def _lock_stages(lock_text: str | bytes | None, path: str) -> dict:
     return data
 
 
-def pipeline_loads(yaml_text: str | bytes, lock_text: str | bytes | None, path: str) -> list[Stage]:
+def pipeline_loads(yaml_text: str | bytes, lock_text: str | bytes | None, path: str,
+                   definitions: dict | None = None) -> list[Stage]:
     """Parse a dvc.yaml (and its dvc.lock, if any); ``path`` is the dvc.yaml's absolute path.
 
-    Templated stages (``foreach``/``matrix``) are taken from dvc.lock as recorded (``name@key``).
+    ``definitions``: the file's stages already resolved (``{name or name@key: definition}``,
+    from the templating in pipeline/), used in place of the file's own. Without them templated
+    stages (``foreach``/``matrix``) are taken from dvc.lock as recorded (``name@key``).
     Dependencies that are URLs or absolute paths are left out (nothing to compare locally).
     """
     lock_path = os.path.join(os.path.dirname(path), LOCK_FILE)
-    stages_def = read_yaml(yaml_text, path).get("stages") or {}
+    resolved = definitions is not None
+    stages_def = definitions if resolved else read_yaml(yaml_text, path).get("stages") or {}
     if not isinstance(stages_def, dict):
         raise _bad(path, "'stages' must be a mapping")
     locked = _lock_stages(lock_text, lock_path)
@@ -544,7 +553,7 @@ def pipeline_loads(yaml_text: str | bytes, lock_text: str | bytes | None, path: 
             for lock_name in (n for n in locked if str(n).startswith(f"{name}@")):
                 result.append(_stage(path, lock_name, {}, locked[lock_name], lock_path))
             continue
-        result.append(_stage(path, str(name), definition, locked.get(name), lock_path))
+        result.append(_stage(path, str(name), definition, locked.get(name), lock_path, resolved))
     return result
 
 
@@ -560,7 +569,8 @@ def declared(definition: dict, section: str) -> list[tuple[str, dict]]:
     return [(p, o) for p, o in items if "${" not in p]
 
 
-def _stage(path: str, name: str, definition: dict, lock: dict | None, lock_path: str) -> Stage:
+def _stage(path: str, name: str, definition: dict, lock: dict | None, lock_path: str,
+           resolved: bool = False) -> Stage:
     wdir = str(definition.get("wdir") or ".")
     where = f"{lock_path}:{name}"
     options = {posixpath.normpath(p): o for s in _OUT_SECTIONS for p, o in declared(definition, s)}
@@ -572,8 +582,9 @@ def _stage(path: str, name: str, definition: dict, lock: dict | None, lock_path:
     deps = _stage_entries((lock or {}).get("deps"), [p for p, _ in declared(definition, "deps")],
                           wdir, where)
     cmd = definition.get("cmd")
-    # a templated cmd (``${...}``) is only comparable once resolved: `repro` does that
-    changed = lock is not None and cmd is not None and "${" not in str(cmd) \
+    # a templated cmd (``${...}``) is only comparable once resolved (a resolved one may hold a
+    # literal, escaped ``${``)
+    changed = lock is not None and cmd is not None and (resolved or "${" not in str(cmd)) \
         and _plain(cmd) != _plain(lock.get("cmd"))
     stage = Stage(path=path, outs=outs, deps=deps, data=lock or {}, name=name,
                   locked=lock is not None, command_changed=changed)

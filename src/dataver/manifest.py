@@ -96,6 +96,12 @@ class Manifest:
             raise CorruptObjectError(f"not a directory manifest ({exc})", path=where) from None
         if not isinstance(items, list):
             raise CorruptObjectError("not a directory manifest (expected a list)", path=where)
+        return cls.from_items(items, where)
+
+    @classmethod
+    def from_items(cls, items: list, where: str) -> "Manifest":
+        """A manifest of untrusted ``[{"md5": ..., "relpath": ...}, ...]`` (a parsed `.dir`
+        object, or the ``files:`` list of a `.dvc` output), validated as checkout needs."""
         entries = _fast_entries(items)
         if entries is None:
             entries = _checked_entries(items, where)

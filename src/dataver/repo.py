@@ -44,8 +44,9 @@ class Tracked:
 def _stage_outputs(path: str) -> set[str]:
     """Absolute paths of a dvc.yaml's outputs (empty if it cannot be read: that error is
     reported when its stages are loaded)."""
-    try:
-        stages = dvcfile.load_pipeline(path)
+    try:  # declared outputs: dvc.lock is not needed (`dag` never reads it)
+        with open(path, "rb") as fobj:
+            stages = dvcfile.pipeline_loads(fobj.read(), None, path)
     except (DvcFileError, OSError):
         return set()
     return {stage.out_abspath(out) for stage in stages for out in stage.outs}
@@ -55,10 +56,12 @@ class Repo:
     """A DVC-compatible repository rooted at ``root`` (the directory holding ``.dvc/``)."""
 
     def __init__(self, root: str | None = None, config: dict | None = None,
-                 remote: str | None = None, remote_config: dict | None = None):
+                 remote: str | None = None, remote_config: dict | None = None,
+                 remotes_checked: bool = True):
         """``config``, ``remote`` and ``remote_config`` override the config files for this
-        object only, as in DVC (see :class:`dataver.config.Config`)."""
+        object only, as in DVC; ``remotes_checked``: see :class:`dataver.config.Config`."""
         self._config_overrides = (config, remote, remote_config)
+        self._remotes_checked = remotes_checked
         start = os.path.abspath(root or os.getcwd())
         found = self.find_root(start)
         if found is None:
@@ -98,7 +101,7 @@ class Repo:
 
     @cached_property
     def config(self) -> Config:
-        return Config(self.dvc_dir, *self._config_overrides)
+        return Config(self.dvc_dir, *self._config_overrides, remotes_checked=self._remotes_checked)
 
     @cached_property
     def cache_dir(self) -> str:
@@ -219,7 +222,12 @@ class Repo:
 
     def tracked_in(self, path: str) -> list[Tracked]:
         """Outputs of one `.dvc` file, or of every stage of a `dvc.yaml` (hashes from dvc.lock)."""
-        dfiles = dvcfile.load_pipeline(path) if dvcfile.is_pipeline_file(path) else [self.load_dvcfile(path)]
+        if dvcfile.is_pipeline_file(path):
+            from dataver.pipeline.resolved import load_pipeline  # templated stages resolved
+
+            dfiles = load_pipeline(self, path)
+        else:
+            dfiles = [self.load_dvcfile(path)]
         items = []
         for dfile in dfiles:
             self.check_wdir(dfile, where=path)
@@ -394,11 +402,11 @@ class Repo:
 
         return RevTree(self, rev)
 
-    def ls(self, path=None, rev=None, recursive=False, dvc_only=False, remote=None):
+    def ls(self, path=None, rev=None, recursive=False, dvc_only=False, remote=None, maxdepth=None):
         """List files (git's and DVC's) under ``path``; see :func:`dataver.ops.ls.ls`."""
         from dataver.ops.ls import ls
 
-        return ls(self, path, rev, recursive, dvc_only, remote)
+        return ls(self, path, rev, recursive, dvc_only, remote, maxdepth)
 
     def imp(self, url, path, **kwargs):
         """Import data from another repository; see :func:`dataver.ops.get.import_`."""

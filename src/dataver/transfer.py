@@ -30,13 +30,15 @@ BATCH = 2000  # objects per bulk call, so temp files and failures stay bounded
 class Used:
     """An object some output needs: a file oid, or a `.dir` oid (optionally only the entries at
     or below ``subpath``). ``path`` is the output's repo-relative path, for messages; ``remote``
-    the output's own remote (its ``remote:`` field), None for the one the command uses."""
+    the output's own remote (its ``remote:`` field), None for the one the command uses.
+    ``out``: the output itself where known (a cloud-versioned remote needs its recorded versions)."""
 
     path: str
     oid: str
     hash_name: str = MD5
     subpath: str | None = None
     remote: str | None = None
+    out: object = field(default=None, compare=False, hash=False, repr=False)
 
 
 class Obj(NamedTuple):
@@ -90,17 +92,20 @@ class TransferError(RemoteError):
 
 
 # --- what the targets need ------------------------------------------------------------------
-def used_in_workspace(repo, targets: list[str] | None = None, for_push: bool = False) -> list[Used]:
+def used_in_workspace(repo, targets: list[str] | None = None, for_push: bool = False,
+                      keep=None) -> list[Used]:
     """The objects the current `.dvc` files need for ``targets`` (all outputs if None). A target
     inside a tracked directory selects only that part of it. Stored data cards come along
-    (see :func:`card_used`)."""
+    (see :func:`card_used`). ``keep(item)``, if given, says which outputs count."""
     result = []
     for item, subpath in resolve_partial(repo, targets):
         out = item.out
         if out.md5 is None or not out.cache or (for_push and not out.push):
             continue
+        if keep is not None and not keep(item):
+            continue
         path = os.path.relpath(item.abspath, repo.root).replace(os.sep, "/")
-        result.append(Used(path, out.md5, out.hash_name, subpath, out.remote))
+        result.append(Used(path, out.md5, out.hash_name, subpath, out.remote, out))
         if subpath is None:
             result += card_used(path, out)
     return result
@@ -271,7 +276,7 @@ def push(repo, remote, used: list[Used], progress: Progress | None = None) -> Re
             result.fail(obj, "not sent because some of its files failed")
     ok |= _upload(repo, remote, dirs, result, progress, phase=False)
     remote.index.mark_complete(plan.complete_dirs(ok))
-    return _finish(result, remote, "push")
+    return _finish(result, remote, "push", repo.root)
 
 
 def _upload(repo, remote, objs: list[Obj], result: Result, progress: Progress, phase=True) -> set[str]:
@@ -364,7 +369,7 @@ def fetch(repo, remote, used: list[Used], progress: Progress | None = None) -> R
     finally:
         for tmp in fetched_dirs.values():
             _unlink(tmp)
-    return _finish(result, remote, "fetch")
+    return _finish(result, remote, "fetch", repo.root)
 
 
 def _remote_manifest(repo, remote, result: Result, fetched: dict[str, str]):
@@ -511,11 +516,13 @@ def _reason(exc: BaseException, remote=None) -> str:
     return describe(exc)
 
 
-def _finish(result: Result, remote, verb: str) -> Result:
+def _finish(result: Result, remote, verb: str, root: str | None = None) -> Result:
     result.failed = [f for f in result.failed if not f[0].endswith(CARD)]  # optional
     if not result.failed:
         return result
     name, oid, reason = result.failed[0]
+    if root is not None:  # named as DVC names paths: relative to the working directory
+        name = os.path.relpath(os.path.join(root, name))
     more = f" and {len(result.failed) - 1} more" if len(result.failed) > 1 else ""
     raise TransferError(f"failed to {verb} '{name}' ({oid}): {reason}{more}", result,
                         hint=f"{result.transferred} objects were transferred; re-run to retry")

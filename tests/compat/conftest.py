@@ -103,3 +103,24 @@ def make_tree(root, spec: dict, executable: tuple = ()) -> None:
             fobj.write(content.encode() if isinstance(content, str) else content)
         if rel in executable:
             os.chmod(path, 0o755)
+
+
+def dvc_pipeline(root, files: dict, *repro_args: str):
+    """A git repository at ``root`` holding ``files`` ({relpath: text}, as :func:`make_tree`)
+    where real DVC ran the pipeline (``dvc repro -q`` and ``repro_args``), all committed."""
+    root.mkdir(parents=True)
+    git(root, "init", "-q")
+    dvc("init", "-q", cwd=root)
+    make_tree(root, files)
+    dvc("repro", "-q", *repro_args, cwd=root)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "pipeline")
+    return root
+
+
+def dvc_repo(root):
+    """An empty git repository at ``root`` (made if needed) with `dvc init` run in it."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q")
+    dvc("init", "-q", cwd=root)
+    return root

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.compat.conftest import assert_same, dataver, dvc
+from tests.compat.conftest import assert_same, dataver, dvc, dvc_pipeline
 from tests.conftest import git
 
 pytestmark = pytest.mark.compat
@@ -39,17 +39,7 @@ stages:
 
 @pytest.fixture
 def pipeline(tmp_path):
-    root = tmp_path / "base"
-    root.mkdir()
-    git(root, "init", "-q")
-    dvc("init", "-q", cwd=root)
-    (root / "dvc.yaml").write_text(DVC_YAML)
-    (root / "sub").mkdir()
-    (root / "sub" / "dvc.yaml").write_text(SUB_YAML)
-    dvc("repro", "-q", cwd=root)
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "pipeline")
-    return root
+    return dvc_pipeline(tmp_path / "base", {"dvc.yaml": DVC_YAML, "sub/dvc.yaml": SUB_YAML})
 
 
 @pytest.mark.parametrize("targets", [

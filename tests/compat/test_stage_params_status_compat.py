@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compat.conftest import dataver, dvc
-from tests.conftest import git
+from tests.compat.conftest import dataver, dvc, dvc_pipeline
 
 pytestmark = pytest.mark.compat
 
@@ -41,20 +40,9 @@ stages:
 
 @pytest.fixture
 def pipeline(tmp_path):
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    dvc("init", "-q", cwd=root)
-    (root / "params.yaml").write_text(PARAMS)
-    (root / "extra.yaml").write_text("a: 1\nb: [1, 2]\n")
-    (root / "dvc.yaml").write_text(DVC_YAML)
-    (root / "sub" / "work").mkdir(parents=True)
-    (root / "sub" / "work" / "params.yaml").write_text("k: x\n")
-    (root / "sub" / "dvc.yaml").write_text(SUB_YAML)
-    dvc("repro", "-q", cwd=root)
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "ran")
-    return root
+    return dvc_pipeline(tmp_path / "repo", {
+        "params.yaml": PARAMS, "extra.yaml": "a: 1\nb: [1, 2]\n", "dvc.yaml": DVC_YAML,
+        "sub/work/params.yaml": "k: x\n", "sub/dvc.yaml": SUB_YAML})
 
 
 def both(root, *args, cwd=None):

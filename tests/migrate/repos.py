@@ -21,6 +21,12 @@ Builders (all deterministic: fixed contents and dates, so commit ids repeat run 
     ``data/b.bin``, ``model.bin``, a plain ``README.md``; c2 modifies ``data/b.bin``; c3 adds
     ``data/c.bin``. No server, no remote. For quick converter / forward tests.
 
+``big_lfs_repo(path)``
+    branch ``main``, one commit c1: ``*.bin`` tracked by LFS; ``frames/f00..f11.bin`` (40-62 KB
+    each, enough for a folder output), ``model.bin`` (100 KB), ``tiny.bin`` (2 KB). Every
+    work-tree file is dated an hour back and the index refreshed, as in a checkout made a while
+    ago (git's records of them are not "racily clean"). For the work-tree reuse tests.
+
 ``lfs_repo(path, server=None, missing=False)``
     The full scenario. Root ``.gitattributes``: ``*.bin`` -> LFS; ``assets/.gitattributes``
     (subfolder): ``*.png`` -> LFS. A bare remote ``<path>.remote.git`` is ``origin``; with
@@ -70,6 +76,7 @@ import hashlib
 import os
 import random
 import subprocess
+import time
 from dataclasses import dataclass, field
 
 LFS_ATTR = "filter=lfs diff=lfs merge=lfs -text"
@@ -260,6 +267,31 @@ def simple_lfs_repo(path: str) -> Fixture:
     b.git("add", "-A")
     b.commit("c3")
     return b.fx
+
+
+def big_lfs_repo(path: str) -> Fixture:
+    """LFS files big enough to be kept in place by a migration (see the module docstring)."""
+    b = _Builder(path, "lfs")
+    _lfs_init(b)
+    b.write(".gitattributes", f"*.bin {LFS_ATTR}\n")
+    for i in range(12):
+        b.blob(f"frames/f{i:02d}.bin", f"frame-{i}", 40_000 + 2_000 * i)
+    b.blob("model.bin", "big-model", 100_000)
+    b.blob("tiny.bin", "big-tiny", 2_000)
+    b.git("add", "-A")
+    b.commit("c1")
+    age_work_tree(path)
+    return b.fx
+
+
+def age_work_tree(path: str, seconds: int = 3600) -> None:
+    """Date every work-tree file ``seconds`` back, then let git record their new stat."""
+    when = int(time.time()) - seconds
+    for dirpath, dirs, names in os.walk(path):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in names:
+            os.utime(os.path.join(dirpath, name), (when, when), follow_symlinks=False)
+    git(path, "update-index", "-q", "--refresh")
 
 
 def lfs_repo(path: str, server=None, missing: bool = False) -> Fixture:

@@ -377,6 +377,11 @@ def test_sigkill_during_conversion_resumes(tmp_path):
     child.kill()
     child.wait()
     assert 10 <= rows < 60
+    with sqlite3.connect(db, timeout=5) as conn:  # rows are batched: each names a whole object
+        recorded = conn.execute("SELECT md5, size FROM objects").fetchall()
+    for md5, size in recorded:
+        stored = os.path.join(path, ".dvc", "cache", "files", "md5", md5[:2], md5[2:])
+        assert os.path.getsize(stored) == size
     assert git(path, "rev-parse", "HEAD") == head  # nothing committed
     proc = subprocess.run([sys.executable, "-m", "dataver", "migrate", "lfs"], cwd=path, env=env,
                           capture_output=True, text=True)
@@ -389,3 +394,26 @@ def test_sigkill_during_conversion_resumes(tmp_path):
     for i in (0, 59):
         with open(os.path.join(path, "imgs", f"{i:03d}.bin"), "rb") as fobj:
             assert len(fobj.read()) == 2000 + i
+
+
+def test_resume_rows_are_written_in_batches_and_read_back(tmp_path):
+    from dataver.migrate import resume
+
+    path = str(tmp_path / "migrate.db")
+    rmap = resume.ResumeMap(path)
+    assert rmap.commits() == []  # opens the database
+
+    def written() -> int:
+        with sqlite3.connect(path, timeout=5) as conn:
+            return conn.execute("SELECT count(*) FROM objects").fetchone()[0]
+
+    rmap.put("lfs", "a", "0" * 32, 1, "read")
+    assert written() == 0  # held for the batch
+    assert rmap.get_many("lfs", ["a"]) == {"a": ("0" * 32, 1, "read")}  # this process sees it
+    assert written() == 1
+    for i in range(resume._BATCH):  # a full batch is written without waiting
+        rmap.put("lfs", f"b{i}", "1" * 32, 2, "read")
+    assert written() == 1 + resume._BATCH
+    rmap.put("lfs", "c", "2" * 32, 3, "read")
+    rmap.close()
+    assert written() == 2 + resume._BATCH

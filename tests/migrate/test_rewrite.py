@@ -278,6 +278,32 @@ def test_annex_every_commit(tmp_path):
     check_every_commit(fx, read_map(fx.path))
 
 
+def test_annex_objects_dropped_here_are_got_from_a_special_remote(tmp_path):
+    """Content dropped locally (one only an old commit uses, one at HEAD) but kept in a
+    directory special remote is fetched with `git annex get` during the rewrite."""
+    fx = annex_repo(str(tmp_path / "annex"))
+    store = str(tmp_path / "store")
+    os.makedirs(store)
+    fx.git("annex", "initremote", "-q", "store", "type=directory", f"directory={store}",
+           "encryption=none")
+    fx.git("annex", "copy", "-q", "--all", "--to", "store")
+    old_only = fx.pointers_at(fx.commits["c1"])["data/locked/b.bin"]  # modified in c2
+    at_head = fx.pointers_at("HEAD")["data/locked/a.bin"]
+    assert old_only not in fx.pointers_at("HEAD").values()
+    for key in (old_only, at_head):
+        fx.git("annex", "drop", "-q", "--key", key)  # the store has a copy: no --force needed
+        assert _annex_has(fx.path, key) is False
+    result = rewrite(Options("annex"), everything=True, cwd=fx.path)
+    assert not result.kept and not result.dropped
+    assert _annex_has(fx.path, old_only) and _annex_has(fx.path, at_head)
+    check_every_commit(fx, read_map(fx.path))
+
+
+def _annex_has(path: str, key: str) -> bool:
+    proc = subprocess.run(["git", "annex", "contentlocation", key], cwd=path, capture_output=True)
+    return proc.returncode == 0
+
+
 def test_plain_git_every_commit(tmp_path):
     fx = plain_git_repo(str(tmp_path / "git"))
     result = rewrite(Options("git", above=fx.notes["above"]), everything=True, cwd=fx.path)

@@ -71,3 +71,21 @@ def test_lock_entry_layout(tmp_path):
         f"      md5: {'a0' * 16}\n      size: 1\n    params:\n      params.yaml:\n        x: 1\n"
         "        y: 2\n      o.yaml:\n        b: 1\n    outs:\n    - path: m\n      hash: md5\n"
         f"      md5: {'c2' * 16}\n      size: 3\n      isexec: true\n")
+
+
+def test_a_second_status_in_one_process_sees_a_changed_dependency(repo_dir):
+    """The verified-dependency memo is per call: a later call sees edits made in between."""
+    from dataver.repo import Repo
+    from tests.conftest import run_dvc
+
+    (repo_dir / "data").mkdir()
+    (repo_dir / "data" / "a.txt").write_text("a")
+    (repo_dir / "dvc.yaml").write_text(
+        "stages:\n  one:\n    cmd: cp data/a.txt o1\n    deps:\n    - data\n    outs:\n    - o1\n"
+        "  two:\n    cmd: cp data/a.txt o2\n    deps:\n    - data\n    outs:\n    - o2\n")
+    with Repo() as repo:
+        assert repo.repro() and repo.status() == {}
+        (repo_dir / "data" / "a.txt").write_text("changed")
+        changed = repo.status()
+    assert set(changed) == {"one", "two"}
+    assert run_dvc("status", "--json", cwd=repo_dir).stdout.strip().startswith('{"one"')

@@ -33,3 +33,10 @@ def remote_repo(remote, repo_dir):
     conf = remote.remote()
     configure_remote("r", conf)
     return conf
+
+
+@pytest.fixture(scope="session")
+def versioned_s3(server_pool):
+    """moto's S3 server with a bucket that keeps object versions (tests/remotes/server_moto.py),
+    for cloud-versioned remotes."""
+    return server_pool("s3-versioned")

@@ -135,6 +135,12 @@ SERVERS: dict[str, str] = {
 }
 
 
+# servers started only by the tests that ask for them, outside the conformance suite
+OTHER_SERVERS: dict[str, str] = {
+    "s3-versioned": "tests.remotes.server_moto:start",  # moto: a bucket that keeps versions
+}
+
+
 def launcher(kind: str) -> Callable[[str], Server]:
-    module, func = SERVERS[kind].split(":")
+    module, func = {**SERVERS, **OTHER_SERVERS}[kind].split(":")
     return getattr(importlib.import_module(module), func)

@@ -92,7 +92,7 @@ def test_push_then_pull_in_fresh_clone(remote_repo, capsys, tmp_path, monkeypatc
     expected = tree(tmp_path / "repo" / "data")
     dest = clone(repo, tmp_path, remote_repo, monkeypatch)
     code, out, _ = cli(capsys, "pull")
-    assert code == 0 and out.startswith("15 files fetched\n")
+    assert code == 0 and out == "15 files fetched and 14 files added\n"  # the .dir is fetched, not added
     assert tree(dest / "data") == expected
     assert md5(dest / "model.pt") == md5(tmp_path / "repo" / "model.pt")
     assert cli(capsys, "status")[1] == "Data and pipelines are up to date.\n"
@@ -123,7 +123,7 @@ def test_pull_single_file_inside_directory(remote_repo, capsys, tmp_path, monkey
     cli(capsys, "push")
     dest = clone(repo, tmp_path, remote_repo, monkeypatch)
     code, out, _ = cli(capsys, "pull", "data/images/002.jpg")
-    assert code == 0 and out == "2 files fetched\n1 file added\n"  # the file and its .dir
+    assert code == 0 and out == "2 files fetched and 1 file added\n"  # the file and its .dir
     assert tree(dest / "data") == {"images/002.jpg": (tmp_path / "repo/data/images/002.jpg").read_bytes()}
     objects = [f for _, _, fs in os.walk(dest / ".dvc" / "cache") for f in fs]
     assert len(objects) == 2
@@ -265,7 +265,7 @@ def test_interrupted_fetch_resumes(remote, remote_repo, capsys, tmp_path, monkey
     for path in have:  # only verified objects are in the cache
         assert md5(path) == (os.path.basename(os.path.dirname(path)) + os.path.basename(path))[:32]
     code, out, err = cli(capsys, "pull")
-    assert code == 0 and out.startswith(f"{303 - len(have)} files fetched\n"), err
+    assert code == 0 and out.startswith(f"{303 - len(have)} files fetched and "), err
     assert tree(dest / "data") == tree(tmp_path / "repo" / "data")
 
 

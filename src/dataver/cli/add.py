@@ -16,6 +16,7 @@ def register(sub) -> None:
     p.add_argument("--glob", action="store_true", help="expand wildcards in TARGETs")
     p.add_argument("--no-commit", action="store_true", help="write the .dvc file without caching the data")
     p.add_argument("-o", "--out", help="copy the (single) target to OUT inside the repo and track the copy")
+    _no_relink(p)
     p.set_defaults(func=run_add)
 
     c = sub.add_parser("commit", help="record changes of tracked outputs",
@@ -27,7 +28,18 @@ def register(sub) -> None:
     c.add_argument("targets", nargs="*", metavar="TARGET",
                    help=".dvc files, outputs, stage names or dvc.yaml files (default: all)")
     c.add_argument("-f", "--force", action="store_true", help="commit without asking")
+    c.add_argument("-d", "--with-deps", action="store_true",
+                   help="also the stages that dvc.yaml stage TARGETs depend on")
+    c.add_argument("-R", "--recursive", action="store_true",
+                   help="commit everything below directory TARGETs (dataver does this without -R too)")
+    _no_relink(c)
     c.set_defaults(func=run_commit)
+
+
+def _no_relink(p) -> None:
+    p.add_argument("--no-relink", action="store_true",
+                   help="leave the files as they are instead of linking them to the cache "
+                        "(matters only with a hardlink or symlink cache.type)")
 
 
 def run_add(args) -> int:
@@ -36,11 +48,11 @@ def run_add(args) -> int:
 
     with Repo() as repo:
         results = repo.add(args.targets, glob=args.glob, no_commit=args.no_commit, out=args.out,
-                           progress=for_cli(args.quiet))
+                           relink=not args.no_relink, progress=for_cli(args.quiet))
         if not args.no_commit:
             auto_cards(args, repo, [r.path for r in results])
-        gitignores = sorted({os.path.relpath(os.path.join(os.path.dirname(r.path), ".gitignore"))
-                             for r in results})
+        # as DVC: a .gitignore only when this add changed it
+        gitignores = sorted({os.path.relpath(r.gitignore) for r in results if r.gitignore})
         dvcfiles = [os.path.relpath(r.dvcfile) for r in results]
     if not repo.config.get_bool("core", "autostage") and not args.quiet and repo.scm.root:
         echo(args, "To track the changes with git, run:")
@@ -72,7 +84,8 @@ def run_commit(args) -> int:
         from dataver.pipeline.commit import commit
 
         _stages, results = commit(repo, args.targets or None, force=args.force, confirm=confirm_stage,
-                                  events=StagePrinter(args), progress=for_cli(args.quiet))
+                                  events=StagePrinter(args), with_deps=args.with_deps,
+                                  relink=not args.no_relink, progress=for_cli(args.quiet))
         auto_cards(args, repo, [r.path for r in results if r.changed])
     for res in results:
         if res.changed:

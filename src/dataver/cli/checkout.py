@@ -16,6 +16,10 @@ def register(sub) -> None:
     p.add_argument("--relink", action="store_true", help="re-create every link with the current cache.type")
     p.add_argument("-R", "--recursive", action="store_true",
                    help="check out every .dvc file below directory TARGETs")
+    p.add_argument("-d", "--with-deps", action="store_true",
+                   help="also the outputs of the stages that dvc.yaml stage TARGETs depend on")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="do not fail when some files or directories are missing from the cache")
     p.add_argument("--summary", action="store_true", help="print counts instead of each path")
     p.set_defaults(func=run)
 
@@ -26,7 +30,8 @@ def run(args) -> int:
 
     with Repo() as repo:
         summary = repo.checkout(args.targets or None, force=args.force, relink=args.relink,
-                                recursive=args.recursive, progress=for_cli(args.quiet))
+                                recursive=args.recursive, allow_missing=args.allow_missing,
+                                with_deps=args.with_deps, progress=for_cli(args.quiet))
     if args.summary:
         counts = [f"{len(v)} {k}" for k, v in (("added", summary.added), ("modified", summary.modified),
                                                ("deleted", summary.deleted)) if v]

@@ -175,11 +175,22 @@ def run_cache_migrate(args) -> int:
     from dataver.ops.cache_migrate import migrate
     from dataver.repo import Repo
 
+    from dataver.pipeline.run import Events
+
+    class LocksWritten(Events):  # printed after the count, where DVC prints them
+        def __init__(self):
+            self.written: list[str] = []
+
+        def lock_written(self, path: str, created: bool) -> None:
+            self.written.append(path)
+
+    events = LocksWritten()
     with Repo() as repo:
-        result = migrate(repo, dry=args.dry, dvc_files=args.dvc_files)
+        result = migrate(repo, dry=args.dry, dvc_files=args.dvc_files, events=events)
+        locks = [os.path.join(os.path.dirname(p), "dvc.lock") for p in result.pipelines]
         autostage = repo.config.get_bool("core", "autostage")
-        if autostage and result.dvcfiles and not args.dry and repo.scm.root:
-            repo.scm.add(result.dvcfiles)
+        if autostage and result.dvcfiles + locks and not args.dry and repo.scm.root:
+            repo.scm.add(result.dvcfiles + locks)
         in_git = bool(getattr(repo.scm, "root", None))
     if args.dry:
         echo(args, f"{len(result.legacy)} files will be re-hashed and migrated to the DVC 3.0 "
@@ -189,14 +200,19 @@ def run_cache_migrate(args) -> int:
     if not args.dvc_files:
         return 0
     names = sorted(os.path.relpath(p) for p in result.dvcfiles)
-    if not names:
+    pipelines = [(os.path.relpath(p), os.path.relpath(lock)) for p, lock in zip(result.pipelines, locks)]
+    if not names and not pipelines:
         echo(args, "No DVC files in the repo to migrate to the 3.0 format.")
     elif args.dry:
         echo(args, "Entries in following DVC files will be migrated to the 3.0 format:")
-        echo(args, "\n".join(f"\t{name}" for name in names))
+        listed = sorted(names + [f"{yaml} ({lock})" for yaml, lock in pipelines])
+        echo(args, "\n".join(f"\t{name}" for name in listed))
     else:
+        for path in events.written:
+            echo(args, f"Updating lock file '{os.path.relpath(path)}'")
         for name in names:
             echo(args, f"Updating DVC file '{name}'")
         if in_git and not autostage:
-            echo(args, "\nTo track the changes with git, run:\n\n\t" + git_add_command(names))
+            changed = sorted(names + [lock for _yaml, lock in pipelines])
+            echo(args, "\nTo track the changes with git, run:\n\n\t" + git_add_command(changed))
     return 0

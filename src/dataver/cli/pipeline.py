@@ -85,10 +85,15 @@ def register(sub) -> None:
                                    "or Mermaid in a Markdown block.")
     common(g)
     g.add_argument("target", nargs="?", help="only this stage and what it depends on")
-    fmt = g.add_mutually_exclusive_group()
-    fmt.add_argument("--dot", action="store_true", help="Graphviz dot")
-    fmt.add_argument("--mermaid", action="store_true", help="Mermaid flowchart")
-    fmt.add_argument("--md", action="store_true", help="Mermaid in a Markdown code block")
+    # as in DVC the formats are not exclusive: --dot wins, then --mermaid/--md
+    g.add_argument("--dot", action="store_true", help="Graphviz dot")
+    g.add_argument("--mermaid", action="store_true", help="Mermaid flowchart")
+    g.add_argument("--md", action="store_true", help="Mermaid in a Markdown code block")
+    g.add_argument("--full", action="store_true",
+                   help="with a target: the whole connected graph it belongs to")
+    g.add_argument("--collapse-foreach-matrix", action="store_true",
+                   help="one node per foreach/matrix group")
+    g.add_argument("-o", "--outs", action="store_true", help="show outputs instead of stages")
     g.set_defaults(func=run_dag)
 
 
@@ -209,29 +214,31 @@ def run_repro(args) -> int:
 
 
 def run_dag(args) -> int:
+    from dataver.errors import UserError
+    from dataver.pipeline import dag
     from dataver.pipeline import graph as graphmod
     from dataver.pipeline.stage import load_stages
     from dataver.repo import Repo
 
+    if args.outs and args.collapse_foreach_matrix:  # DVC's words
+        raise UserError("`--outs` and `--collapse-foreach-matrix` are mutually exclusive",
+                        hint="use one of them")
     with Repo() as repo:
         stages = load_stages(repo)
         graph = graphmod.build(stages)
         if args.target:
-            chosen = set(graphmod.postorder(graph, graphmod.resolve_targets(stages, [args.target], repo.root)))
-            graph = {n: [c for c in e if c in chosen] for n, e in graph.items() if n in chosen}
-    edges = [(dep.addressing, node.addressing) for node, deps in graph.items() for dep in deps]
-    names = [n.addressing for n in graph]
+            targets = graphmod.resolve_targets(stages, [args.target], repo.root)
+            graph = dag.select(graph, targets, args.full)
+        view = (dag.outs_view if args.outs else dag.stages_view)(graph, os.getcwd())
+    if args.collapse_foreach_matrix:
+        view = dag.collapse(*view)
     if args.dot:
-        lines = ["strict digraph {"] + [f'"{n}";' for n in names] + [f'"{a}" -> "{b}";' for a, b in edges] + ["}"]
+        text = dag.dot(*view)
     elif args.mermaid or args.md:
-        ids = {n: f"node{i + 1}" for i, n in enumerate(names)}
-        lines = ["flowchart TD"] + [f'\t{ids[n]}["{n}"]' for n in names] + \
-            [f"\t{ids[a]}-->{ids[b]}" for a, b in edges]
-        if args.md:
-            lines = ["```mermaid", *lines, "```"]
+        text = dag.mermaid(*view, markdown=args.md)
     else:
         order = graphmod.postorder(graph)
-        lines = [f"{n.addressing}" + (f"  <- {', '.join(d.addressing for d in graph[n])}" if graph[n] else "")
-                 for n in order]
-    print("\n".join(lines))
+        text = "\n".join(f"{n.addressing}" + (f"  <- {', '.join(d.addressing for d in graph[n])}"
+                                               if graph[n] else "") for n in order)
+    print(text)
     return 0

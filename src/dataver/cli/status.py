@@ -14,6 +14,10 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON, as `dvc status --json`")
     p.add_argument("-R", "--recursive", action="store_true",
                    help="look in directory TARGETs for .dvc files and dvc.yaml (also done without -R)")
+    p.add_argument("-d", "--with-deps", action="store_true",
+                   help="also the stages that dvc.yaml stage TARGETs depend on")
+    p.add_argument("--no-updates", action="store_true",
+                   help="do not ask the sources of imports whether they moved on")
     p.add_argument("-c", "--cloud", action="store_true",
                    help="compare the cache with a remote instead of the workspace with the cache")
     p.add_argument("-r", "--remote", metavar="NAME", help="remote for -c (default: core.remote)")
@@ -34,6 +38,8 @@ def run(args) -> int:
 
     with Repo() as repo:
         result = _relative_to_cwd(repo.root, repo.status(args.targets or None,
+                                                         with_deps=args.with_deps,
+                                                         check_updates=not args.no_updates,
                                                          progress=for_cli(args.quiet)))
     if args.quiet:
         return 1 if result else 0
@@ -73,6 +79,8 @@ def run_cloud(args) -> int:
 
         result = repo.cloud_status(args.targets or None, remote=args.remote, jobs=args.jobs,
                                    used=revisions.used(repo, args))
+        # as DVC prints them: relative to the working directory (the API gives them from the root)
+        result = {_rel(repo.root, path): state for path, state in result.items()}
     if args.quiet:
         return 1 if result else 0
     if args.json:
@@ -85,12 +93,18 @@ def run_cloud(args) -> int:
     return 0
 
 
-def _relative_to_cwd(root: str, result: dict) -> dict:
-    """DVC prints paths relative to the working directory; the API gives them from the root."""
+def _rel(root: str, path: str) -> str:
+    """``path`` (relative to the repo ``root``) relative to the working directory."""
     import os
 
+    return os.path.relpath(os.path.join(root, path))
+
+
+def _relative_to_cwd(root: str, result: dict) -> dict:
+    """DVC prints paths relative to the working directory; the API gives them from the root."""
+
     def rel(path: str) -> str:
-        return os.path.relpath(os.path.join(root, path))
+        return _rel(root, path)
 
     def rel_key(key: str) -> str:
         if key.endswith(".dvc"):
@@ -103,6 +117,8 @@ def _relative_to_cwd(root: str, result: dict) -> dict:
     def rel_entry(entry):
         if isinstance(entry, str):
             return entry
-        return {title: {rel(p): s for p, s in outs.items()} for title, outs in entry.items()}
+        # an import's "PATH (URL)" names the source, not a path here: kept as it is
+        return {title: {p if s == "update available" else rel(p): s for p, s in outs.items()}
+                for title, outs in entry.items()}
 
     return {rel_key(key): [rel_entry(e) for e in entries] for key, entries in result.items()}

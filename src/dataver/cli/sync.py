@@ -41,6 +41,10 @@ def register(sub) -> None:
                                        "into the cache (each verified), without touching the workspace.")
     _options(fetch)
     _revision_options(fetch)
+    fetch.add_argument("--max-size", type=int, metavar="BYTES",
+                       help="only outputs (files or whole directories) smaller than BYTES")
+    fetch.add_argument("--type", dest="types", action="append", choices=("metrics", "plots"),
+                       help="only outputs declared as metrics or plots in dvc.yaml (repeatable)")
     fetch.set_defaults(func=run_fetch)
     pull = sub.add_parser("pull", help="fetch, then check out",
                           description="Fetch what TARGETs need, then check them out. A file inside "
@@ -63,31 +67,10 @@ def _targets(args, repo) -> list[str] | None:
 
         targets = [m for t in targets for m in (sorted(glob.glob(t)) or [t])]
     if args.with_deps and targets:
-        targets += [t for t in _upstream_outputs(repo, targets) if t not in targets]
+        from dataver.ops.targets import with_deps
+
+        targets = with_deps(repo, targets)
     return [os.path.relpath(t) if os.path.isabs(t) else t for t in targets] or None
-
-
-def _upstream_outputs(repo, targets: list[str]) -> list[str]:
-    """Outputs (absolute paths) of the stages that the dvc.yaml stages among ``targets`` depend
-    on, directly or not. A target that is not a stage has no dependencies."""
-    import os
-
-    from dataver.errors import UserError
-    from dataver.pipeline import graph, stage
-
-    stages = stage.load_stages(repo)
-    if not stages:
-        return []
-    found = []
-    for target in targets:
-        try:
-            found += graph.resolve_targets(stages, [target], repo.root)
-        except UserError:
-            continue
-    if not found:
-        return []
-    return [os.path.relpath(s.abspath(o.path)) for s in graph.plan(graph.build(stages), found)
-            for o in s.outs if o.cache]
 
 
 def _count(n: int, verb: str) -> str:
@@ -106,9 +89,10 @@ def _run(args, verb: str, method: str) -> int:
             targets = _targets(args, repo)
             args.targets = targets
             used = revisions.used(repo, args, for_push=method == "push")
+            filters = {"max_size": args.max_size, "types": args.types} if method == "fetch" else {}
             result = getattr(repo, method)(targets, remote=args.remote, jobs=args.jobs,
                                            progress=for_cli(args.quiet), used=used,
-                                           run_cache=args.run_cache)
+                                           run_cache=args.run_cache, **filters)
         except TransferError as exc:
             if exc.result.transferred:
                 echo(args, _count(exc.result.transferred, verb))
@@ -156,15 +140,13 @@ def run_pull(args) -> int:
             if exc.result.transferred:
                 echo(args, _count(exc.result.transferred, "fetched"))
             return 0
-    lines = []
-    if result.fetched.transferred + fetched:
-        lines.append(_count(result.fetched.transferred + fetched, "fetched"))
-    changes = [_count(len(paths), verb) for paths, verb in ((result.added, "added"),
-               (result.modified, "modified"), (result.deleted, "deleted")) if paths]
-    if changes:
-        lines.append(", ".join(changes))
-    for line in lines or ["Everything is up to date."]:
-        echo(args, line)
+    # one line, in DVC's order and words: "9 files fetched, 1 file modified and 2 files added"
+    parts = [_count(n, verb) for n, verb in ((result.fetched.transferred + fetched, "fetched"),
+             (len(result.modified), "modified"), (len(result.added), "added"),
+             (len(result.deleted), "deleted")) if n]
+    summary = " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else \
+        (parts[0] if parts else "Everything is up to date.")
+    echo(args, summary)
     return 0
 
 

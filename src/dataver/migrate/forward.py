@@ -64,6 +64,7 @@ class ForwardResult:
     dropped: list[str] = field(default_factory=list)  # --on-missing drop: removed
     pushed: int | None = None
     resumed: bool = False  # a killed run's plan was finished
+    in_place: int = 0  # converted work-tree files left as they were (not rewritten from the cache)
 
 
 def migrate(opts: Options, cwd: str | None = None, progress=None) -> ForwardResult:
@@ -263,7 +264,7 @@ def _finish(repo, git_root, head, branch, plan, opts, progress, resumed=False,
     try:
         rmap.set_pending(head, opts.kind, plan)
         with repo.lock:
-            apply_plan(repo, git_root, plan, progress)
+            in_place = apply_plan(repo, git_root, plan, progress)
         summary = plan["summary"]
         message = opts.message or _message(opts.kind, summary["files"], len(plan["outputs"]))
         gitops.stage(git_root, sorted(_staged(plan, git_root)))
@@ -275,6 +276,7 @@ def _finish(repo, git_root, head, branch, plan, opts, progress, resumed=False,
         result = ForwardResult(branch, resumed=resumed, files=summary["files"],
                                objects=summary["objects"], nbytes=summary["nbytes"])
     result.commit = new
+    result.in_place = in_place
     result.outputs = [o["path"] + dvcfile.SUFFIX for o in plan["outputs"]]
     result.attributes = {p: c is None for p, c in sorted(plan["attributes"].items())}
     if opts.push:

@@ -30,15 +30,16 @@ class AddResult:
     size: int
     nfiles: int | None
     changed: bool  # whether the .dvc file was written
+    gitignore: str | None = None  # the .gitignore given a line for it, if one was
 
 
 def add(repo, targets: list[str], glob: bool = False, no_commit: bool = False,
-        out: str | None = None, progress=None) -> list[AddResult]:
+        out: str | None = None, relink: bool = True, progress=None) -> list[AddResult]:
     """Track ``targets`` (files or directories): cache their content and write `.dvc` files.
 
     ``glob`` expands wildcards; ``no_commit`` writes the `.dvc` file without caching;
     ``out`` copies a single target to that path inside the repo and tracks the copy.
-    ``progress`` (a :class:`dataver.progress.Progress`) shows the targets done, and the
+    ``relink=False``: see :func:`commit`. ``progress`` (a :class:`dataver.progress.Progress`) shows the targets done, and the
     scanning, hashing and caching of each directory.
     """
     progress = progress or SILENT
@@ -56,20 +57,21 @@ def add(repo, targets: list[str], glob: bool = False, no_commit: bool = False,
             results = []
             for path in paths:
                 results.append(_add_one(repo, path, no_commit, existing=_owner_file(tracked, path),
-                                        progress=progress))
+                                        relink=relink, progress=progress))
                 progress.advance()
         repo.state.flush()
     _stage(repo, results)
     return results
 
 
-def commit(repo, targets: list[str] | None = None, force: bool = False,
+def commit(repo, targets: list[str] | None = None, force: bool = False, relink: bool = True,
            progress=None) -> list[AddResult]:
     """Record the current workspace content of tracked outputs in their `.dvc` files and cache.
 
     Outputs of `dvc.yaml` stages are skipped (:func:`dataver.pipeline.commit.commit` commits
-    stages and then calls this); naming one explicitly is an error. ``progress``: as for
-    :func:`add`."""
+    stages and then calls this); naming one explicitly is an error. ``relink=False`` leaves the
+    workspace files as they are instead of linking them to the cache (DVC's --no-relink; it
+    matters only with a hardlink or symlink cache.type). ``progress``: as for :func:`add`."""
     progress = progress or SILENT
     with repo.lock:
         repo.odb.clean_leftovers()
@@ -81,7 +83,7 @@ def commit(repo, targets: list[str] | None = None, force: bool = False,
                     raise TargetError("output does not exist", path=item.relpath,
                                       hint="restore it with `dataver checkout` or remove the .dvc file")
                 results.append(_add_one(repo, item.abspath, no_commit=False, existing=item,
-                                        progress=progress))
+                                        relink=relink, progress=progress))
                 progress.advance()
         repo.state.flush()
     _stage(repo, [r for r in results if r.changed])
@@ -189,7 +191,8 @@ def _owner_file(tracked, path: str):
                  and t.dvcfile.path != dvcfile.dvcfile_for(path)), None)
 
 
-def _add_one(repo, path: str, no_commit: bool, existing=None, progress=SILENT) -> AddResult:
+def _add_one(repo, path: str, no_commit: bool, existing=None, relink: bool = True,
+             progress=SILENT) -> AddResult:
     """Cache ``path`` and record it in ``existing``'s `.dvc` file (else the one beside it), and
     in the .gitignore beside it unless git ignores it already (DVC's add and commit both do)."""
     dvc_path = existing.dvcfile.path if existing else dvcfile.dvcfile_for(path)
@@ -199,13 +202,14 @@ def _add_one(repo, path: str, no_commit: bool, existing=None, progress=SILENT) -
         oid, size, nfiles, changed = legacy.md5, legacy.size or 0, legacy.nfiles, False
     else:
         previous = recorded.md5 if recorded is not None and recorded.hash_name == MD5 else None
-        oid, size, nfiles, changed = _record(repo, path, dvc_path, no_commit, previous, progress)
+        oid, size, nfiles, changed = _record(repo, path, dvc_path, no_commit, previous, progress,
+                                             relink)
     written = None
     # Like DVC: no entry when git already ignores the output (a pattern, or a re-add).
     if (not isinstance(repo.scm, scm.NoScm) and not scm.is_listed(path)
             and not repo.scm.is_ignored(path)):
         written = scm.ignore(path)
-    return AddResult(path, dvc_path, oid, size, nfiles, changed or written is not None)
+    return AddResult(path, dvc_path, oid, size, nfiles, changed or written is not None, written)
 
 
 def _recorded_out(dvc_path: str, path: str):
@@ -217,7 +221,7 @@ def _recorded_out(dvc_path: str, path: str):
 
 
 def _record(repo, path: str, dvc_path: str, no_commit: bool, previous: str | None = None,
-            progress=SILENT):
+            progress=SILENT, relink: bool = True):
     """Hash and cache ``path``, then write its `.dvc` entry; (oid, size, nfiles, changed).
     ``previous``: the oid recorded for it so far, if any."""
     if os.path.isdir(path):
@@ -226,7 +230,7 @@ def _record(repo, path: str, dvc_path: str, no_commit: bool, previous: str | Non
     else:
         oid, size = _add_file(repo, path, no_commit, progress)
         nfiles, isexec = None, is_exec(path)
-    if not no_commit and _links_to_cache(repo, oid, path):
+    if not no_commit and relink and _links_to_cache(repo, oid, path):
         repo.materialize(path, oid, MD5, isexec, force=True, relink=True, progress=progress)
     return oid, size, nfiles, _write_dvcfile(dvc_path, path, oid, size, nfiles, isexec, repo)
 

@@ -10,8 +10,11 @@ With ``dvc_files`` each 2.x output entry of each `.dvc` file (no ``hash:`` key) 
 md5 and ``hash: md5`` (appended after its other keys, as DVC writes it); a directory gets a new
 3.x manifest listing the 3.x ids of its files. DVC force-commits the workspace there; this takes
 the ids from the migrated objects, which gives the same bytes when the workspace matches the
-`.dvc` file and never records a change the user did not commit. `dvc.lock` entries are not
-migrated here (an output of a stage still reads from the 2.x objects).
+`.dvc` file and never records a change the user did not commit.
+
+A stage whose `dvc.lock` entry has 2.x entries (a dependency or output without ``hash:``) is
+committed with force, as `dvc cache migrate --dvc-files` does: its dependencies and outputs are
+hashed in the workspace and recorded in 3.x form (see :mod:`dataver.pipeline.commit`).
 """
 from __future__ import annotations
 
@@ -31,10 +34,12 @@ class Migration:
     added: int = 0  # objects newly added to the 3.x layout
     mapping: dict[str, str] = field(default_factory=dict)  # 2.x id -> 3.x id
     dvcfiles: list[str] = field(default_factory=list)  # .dvc files updated (or to update)
+    pipelines: list[str] = field(default_factory=list)  # dvc.yaml whose dvc.lock is (to be) updated
 
 
-def migrate(repo, dry: bool = False, dvc_files: bool = False) -> Migration:
-    """Migrate the 2.x objects of ``repo``'s cache, then (``dvc_files``) its `.dvc` files."""
+def migrate(repo, dry: bool = False, dvc_files: bool = False, events=None) -> Migration:
+    """Migrate the 2.x objects of ``repo``'s cache, then (``dvc_files``) its `.dvc` files and
+    the 2.x stages of its `dvc.lock` files (``events``: see :mod:`dataver.pipeline.run`)."""
     result = Migration()
     with repo.lock:
         odb = repo.odb
@@ -44,9 +49,36 @@ def migrate(repo, dry: bool = False, dvc_files: bool = False) -> Migration:
                 _migrate_object(odb, oid, result)
         if dvc_files:
             for path in repo.iter_dvcfiles():
-                if not dvcfile.is_pipeline_file(path) and _migrate_dvcfile(repo, path, result, dry):
+                if dvcfile.is_pipeline_file(path):
+                    if _migrate_lock(repo, path, dry, events):
+                        result.pipelines.append(path)
+                elif _migrate_dvcfile(repo, path, result, dry):
                     result.dvcfiles.append(path)
     return result
+
+
+def _migrate_lock(repo, path: str, dry: bool, events) -> bool:
+    """Commit (with force) each stage of the dvc.yaml at ``path`` whose dvc.lock entry has 2.x
+    entries; whether there was (or, dry, is) one."""
+    lock_path = os.path.join(os.path.dirname(path), dvcfile.LOCK_FILE)
+    if not os.path.isfile(lock_path):
+        return False
+    with open(lock_path, "rb") as fobj:
+        stages = dvcfile.read_yaml(fobj.read(), lock_path).get("stages") or {}
+    legacy = [name for name, entry in stages.items() if _has_legacy(entry)]
+    if legacy and not dry:
+        from dataver.pipeline.commit import commit
+
+        commit(repo, [f"{path}:{name}" for name in legacy], force=True, events=events)
+    return bool(legacy)
+
+
+def _has_legacy(entry) -> bool:
+    """Whether a dvc.lock stage entry has a dependency or output hashed by DVC 2.x."""
+    if not isinstance(entry, dict):
+        return False
+    return any(isinstance(e, dict) and e.get("md5") and "hash" not in e
+               for key in ("deps", "outs") for e in entry.get(key) or [])
 
 
 def _migrate_object(odb, oid: str, result: Migration) -> None:

@@ -5,9 +5,10 @@ import os
 from dataclasses import dataclass, field
 
 from dataver.checkout import CheckoutResult, missing_error
+from dataver.dvcfile_files import out_manifest
 from dataver.errors import MissingCacheError, TargetError
 from dataver.manifest import Manifest, is_dir_oid
-from dataver.ops.targets import resolve_partial
+from dataver.ops.targets import resolve_partial, with_deps as with_deps_of
 from dataver.paths import check_creatable
 from dataver.progress import SILENT
 
@@ -27,17 +28,20 @@ class CheckoutSummary:
 
 
 def checkout(repo, targets: list[str] | None = None, force: bool = False, relink: bool = False,
-             recursive: bool = False, allow_missing: bool = False,
+             recursive: bool = False, allow_missing: bool = False, with_deps: bool = False,
              progress=None) -> CheckoutSummary:
     """Restore the outputs named by ``targets`` (all if None) from the cache.
 
     Only files that differ are written. A file whose current content is not in the cache is not
     overwritten unless ``force``. Missing cache objects raise MissingCacheError after everything
-    else was checked out (unless ``allow_missing``). ``progress`` (a
+    else was checked out (unless ``allow_missing``). ``with_deps``: also the outputs of the
+    stages that stage targets depend on. ``progress`` (a
     :class:`dataver.progress.Progress`) shows the outputs done, and the scanning and writing
     of each directory.
     """
     progress = progress or SILENT
+    if with_deps and targets:
+        targets = with_deps_of(repo, targets)
     summary = CheckoutSummary()
     missing: list[tuple[str, str]] = []
     corrupt: list[tuple[str, str]] = []
@@ -47,13 +51,14 @@ def checkout(repo, targets: list[str] | None = None, force: bool = False, relink
             out = item.out
             if out.md5 is None or not out.cache:
                 continue
-            if is_dir_oid(out.md5) and not repo.odb.exists(out.md5, out.hash_name):
+            if is_dir_oid(out.md5) and out.files is None and not repo.odb.exists(out.md5, out.hash_name):
                 missing.append((item.abspath, out.md5))
                 summary.failed.append(item.relpath)
                 continue
             # Read (and validate) every manifest before writing anything: a corrupt or crafted
-            # one stops the checkout while the workspace is still untouched.
-            manifest = repo.odb.read_manifest(out.md5, out.hash_name) if is_dir_oid(out.md5) else None
+            # one stops the checkout while the workspace is still untouched. A directory
+            # recorded as a ``files:`` list is checked out from the list, as DVC does.
+            manifest = out_manifest(repo.odb, out, item.dvcfile.path) if is_dir_oid(out.md5) else None
             check_creatable(item.abspath, manifest)  # names too long for this file system
             plans.append((item, subpath, manifest))
         with progress.phase("Checking out", len(plans), unit="outputs"):

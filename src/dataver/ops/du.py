@@ -10,14 +10,13 @@ import os
 
 from dataver.errors import PathMissingError
 from dataver.ops.locate import normalize
+from dataver.ops.ls import build_tree, dvc_hidden
 
 
 def du(repo, path: str | None = None, rev: str | None = None,
        summarize: bool = False) -> list[tuple[str, int]]:
     """``[(path, bytes)]``: each entry directly under ``path`` (sorted), then ``path`` itself
     with their sum; with ``summarize`` (or for a file) only ``path`` with its size."""
-    from dataver.ops.ls import build_tree
-
     key = normalize(path or "")
     tree = build_tree(repo, rev, None, key, recursive=False)
     if key and key not in tree:
@@ -30,15 +29,10 @@ def du(repo, path: str | None = None, rev: str | None = None,
         return [(shown, _size_of(repo, tree, sizes, key, rev))]
     prefix = key + "/" if key else ""
     children = sorted(k for k in tree if k.startswith(prefix) and "/" not in k[len(prefix):]
-                      and not _hidden(k))
+                      and not dvc_hidden(k))
     result = [(k, _size_of(repo, tree, sizes, k, rev)) for k in children]
     result.append((shown, sum(size for _k, size in result)))
     return result
-
-
-def _hidden(key: str) -> bool:
-    name = key.rpartition("/")[2]
-    return name.endswith(".dvc") or name in ("dvc.yaml", ".dvcignore")
 
 
 def _sizes(repo, tree, key: str, rev) -> dict[str, int]:
@@ -49,7 +43,7 @@ def _sizes(repo, tree, key: str, rev) -> dict[str, int]:
     unit_prefixes = tuple(u + "/" for u in units)
     sizes: dict[str, int] = {}
     for k, entry in tree.items():
-        if _hidden(k) or (unit_prefixes and k.startswith(unit_prefixes)):
+        if dvc_hidden(k) or (unit_prefixes and k.startswith(unit_prefixes)):
             continue
         if entry.isdir and k not in units:
             continue

@@ -48,10 +48,12 @@ def stage_md5(data) -> str:
 
 
 def finish_import(repo, dest: str, dvc_path: str, doc, stored) -> None:
-    """Check the data out, then write the `.dvc` file (its stage md5 refreshed) and .gitignore."""
-    oid = stored[0]
-    repo.materialize(dest, oid, "md5", force=True)
-    doc["md5"] = stage_md5(doc)
+    """Check the data out, then write the `.dvc` file (its stage md5 refreshed) and .gitignore.
+    Without ``stored`` data (``--no-exec``, ``--no-download``) only the files are written."""
+    if stored is not None:
+        repo.materialize(dest, stored[0], "md5", force=True)
+    if "md5" in doc:
+        doc["md5"] = stage_md5(doc)
     dvcfile.save(dvc_path, doc)
     if not isinstance(repo.scm, scm.NoScm):
         scm.ignore(dest)

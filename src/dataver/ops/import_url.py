@@ -111,6 +111,13 @@ def get_url(url: str, out: str | None = None, jobs: int | None = None, force: bo
     if out and os.path.isdir(dest):
         dest = os.path.join(dest, name)
     check_dest(dest, force)
+    _download_to(source, info, dest, jobs)
+    return dest
+
+
+def _download_to(source: UrlSource, info: dict, dest: str, jobs: int | None) -> None:
+    """Download the source (a file or a directory, ``info`` its listing) to ``dest``, replacing
+    what is there only once all of it arrived."""
     tmp = dest + f".{os.urandom(4).hex()}.tmp"
     try:
         if source.is_dir(info):
@@ -125,7 +132,15 @@ def get_url(url: str, out: str | None = None, jobs: int | None = None, force: bo
         _replace(tmp, dest)
     finally:
         _remove(tmp)
-    return dest
+
+
+def download_source(repo, dvc_path: str, dest: str, jobs: int | None = None) -> None:
+    """Download the source of the import-url `.dvc` file at ``dvc_path`` to ``dest`` as it is
+    now, without caching it or changing the `.dvc` file: what `dvc pull` does for an import
+    made with --no-download."""
+    dep = dvcfile.load(dvc_path).data["deps"][0]
+    source = _dep_source(repo, dvc_path, dep)
+    _download_to(source, source.info(), dest, jobs)
 
 
 def _replace(tmp: str, dest: str) -> None:

@@ -76,14 +76,14 @@ def missing(key: str, rev: str | None) -> PathMissingError:
                             hint="check the path (relative to the repository root)")
 
 
-def manifest_of(repo, loc: Located, remote: str | None = None):
+def manifest_of(repo, loc: Located, remote: str | None = None, jobs: int | None = None):
     """The manifest of the tracked directory holding ``loc`` (fetched if the cache lacks it)."""
     out = loc.item.out
     try:
         return repo.odb.read_manifest(out.md5, out.hash_name)
     except FileNotFoundError:
         pass
-    fetch_objects(repo, loc, remote)
+    fetch_objects(repo, loc, remote, jobs)
     try:
         return repo.odb.read_manifest(out.md5, out.hash_name)
     except FileNotFoundError:
@@ -113,12 +113,12 @@ def is_a_directory(key: str) -> UserError:
     return PathMissingError(f"'{key}' is a directory, not a file", hint="name a file inside it")
 
 
-def cached_file(repo, loc: Located, remote: str | None = None) -> str:
+def cached_file(repo, loc: Located, remote: str | None = None, jobs: int | None = None) -> str:
     """The cache path of the file at ``loc``, fetching it from the remote if needed."""
     oid = file_oid(repo, loc, remote)
     path = repo.odb.path(oid, loc.hash_name)
     if not os.path.exists(path):
-        fetch_objects(repo, loc, remote)
+        fetch_objects(repo, loc, remote, jobs)
         if not os.path.exists(path):
             raise not_available(loc, remote)
     if not repo.odb.sound(oid, loc.hash_name):  # never hand out bytes that changed since stored
@@ -126,7 +126,7 @@ def cached_file(repo, loc: Located, remote: str | None = None) -> str:
     return path
 
 
-def fetch_objects(repo, loc: Located, remote: str | None = None) -> None:
+def fetch_objects(repo, loc: Located, remote: str | None = None, jobs: int | None = None) -> None:
     """Fetch what ``loc`` needs (a file, or one file inside a directory) into the cache: from
     the output's own remote (its ``remote:``) if it has one, as DVC's API reads it, else ``remote``."""
     from dataver.transfer import Used
@@ -135,7 +135,8 @@ def fetch_objects(repo, loc: Located, remote: str | None = None) -> None:
     out_key = os.path.relpath(loc.item.abspath, repo.root).replace(os.sep, "/")
     remote = out.remote or remote
     try:
-        repo.fetch(used=[Used(out_key, out.md5, out.hash_name, loc.subpath)], remote=remote)
+        repo.fetch(used=[Used(out_key, out.md5, out.hash_name, loc.subpath)], remote=remote,
+                   jobs=jobs)
     except RemoteError as exc:
         raise not_available(loc, remote, exc) from None
 

@@ -26,37 +26,118 @@ class LsEntry:
 
 
 def ls(repo, path: str | None = None, rev: str | None = None, recursive: bool = False,
-       dvc_only: bool = False, remote: str | None = None) -> list[LsEntry]:
-    """Entries under ``path`` (root-relative) sorted by path; a file lists itself by name."""
+       dvc_only: bool = False, remote: str | None = None,
+       maxdepth: int | None = None) -> list[LsEntry]:
+    """Entries under ``path`` (root-relative) sorted by path; a file lists itself by name.
+    ``maxdepth`` limits ``recursive`` (and only it, as in DVC): files down to that depth and
+    the directories at it; 0 lists ``path`` itself."""
     key = normalize(path or "")
+    maxdepth = maxdepth if recursive else None
     tree = build_tree(repo, rev, remote, key, recursive)
-    info = tree.get(key) if key else LsEntry(False, True, False, None, None)
-    if info is None:
-        where = f" at revision '{rev}'" if rev else ""
-        raise PathMissingError(f"'{key}' does not exist{where}", hint="check the path")
-    if not info.isdir:
-        return [_named(info, key.rpartition("/")[2])]
+    info = _top_entry(repo, tree, key, rev)
+    if not info.isdir or maxdepth == 0:
+        return [_named(info, key.rpartition("/")[2] or ".")]
     prefix = key + "/" if key else ""
+    holders = _output_holders(tree) if dvc_only else set()
     result = []
     for entry_key, entry in tree.items():
         if not entry_key.startswith(prefix):
             continue
         rel = entry_key[len(prefix):]
-        if (recursive and entry.isdir) or (not recursive and "/" in rel):
+        if not recursive and "/" in rel:
             continue
-        if dvc_only and not (entry.isout or _holds_output(tree, entry_key)):
+        if recursive and _beyond(rel, entry.isdir, maxdepth):
+            continue
+        if dvc_only and not (entry.isout or entry_key in holders):
             continue
         result.append(_named(entry, rel))
     return sorted(result, key=lambda e: e.path)
+
+
+def dvc_hidden(key: str) -> bool:
+    """Whether DVC's file system hides ``key`` from `du` and `get`: `.dvc` files, dvc.yaml and
+    .dvcignore."""
+    name = key.rpartition("/")[2]
+    return name.endswith(".dvc") or name in ("dvc.yaml", ".dvcignore")
+
+
+def _beyond(rel: str, isdir: bool, maxdepth: int | None) -> bool:
+    """Whether a recursive listing leaves ``rel`` out: directories are walked into, not
+    listed, except those at the depth limit; nothing below the limit is listed."""
+    depth = rel.count("/") + 1
+    if maxdepth is not None and depth > maxdepth:
+        return True
+    return isdir and (maxdepth is None or depth < maxdepth)
+
+
+def _top_entry(repo, tree, key: str, rev: str | None) -> LsEntry:
+    """The entry of the listed path itself (the root when ``key`` is empty)."""
+    if not key:
+        return LsEntry(False, True, False, _root_size(repo, rev), None)
+    info = tree.get(key)
+    if info is None:
+        where = f" at revision '{rev}'" if rev else ""
+        raise PathMissingError(f"'{key}' does not exist{where}", hint="check the path")
+    return info
+
+
+def _root_size(repo, rev: str | None) -> int | None:
+    """The root's size as DVC shows it: its git tree object's at a revision, else the folder's."""
+    if not rev:
+        return _disk_size(repo.root)
+    top = [(mode, key) for key, (_kind, _obj, mode, _size) in repo.at_rev(rev).entries.items()
+           if "/" not in key]
+    return sum(_tree_entry_size(mode, name) for mode, name in top)
+
+
+@dataclass
+class TreeNode:
+    """One row of ``ls --tree``: a name, its entry, and (for a directory walked into) its
+    children sorted by name."""
+
+    name: str
+    entry: LsEntry
+    children: list[TreeNode] | None = None
+
+
+def ls_tree(repo, path: str | None = None, rev: str | None = None, dvc_only: bool = False,
+            remote: str | None = None, maxdepth: int | None = None) -> TreeNode:
+    """``path`` (default: the root, named ".") with everything below it, ``maxdepth`` levels
+    deep at most; ``dvc_only`` keeps DVC data and the directories that hold some."""
+    key = normalize(path or "")
+    tree = build_tree(repo, rev, remote, key, recursive=True)
+    top = _top_entry(repo, tree, key, rev)
+    holders = _output_holders(tree) if dvc_only else set()
+    below: dict[str, list[str]] = {}
+    for entry_key in sorted(tree):
+        parent = entry_key.rpartition("/")[0]
+        if dvc_only and not (tree[entry_key].isout or entry_key in holders):
+            continue
+        below.setdefault(parent, []).append(entry_key)
+    return _tree_node(tree, below, key, top, path or ".", maxdepth)
+
+
+def _tree_node(tree, below, key: str, entry: LsEntry, name: str, depth_left) -> TreeNode:
+    node = TreeNode(name, entry)
+    if entry.isdir and (depth_left is None or depth_left > 0):
+        left = None if depth_left is None else depth_left - 1
+        node.children = [_tree_node(tree, below, k, tree[k], k.rpartition("/")[2], left)
+                         for k in below.get(key, [])]
+    return node
 
 
 def _named(info: LsEntry, name: str) -> LsEntry:
     return LsEntry(info.isout, info.isdir, info.isexec, info.size, info.md5, name)
 
 
-def _holds_output(tree, key: str) -> bool:
-    prefix = key + "/"
-    return any(k.startswith(prefix) and e.isout for k, e in tree.items())
+def _output_holders(tree) -> set[str]:
+    """Folders with DVC data somewhere below them (kept by ``--dvc-only``)."""
+    holders = set()
+    for key, entry in tree.items():
+        if entry.isout:
+            parts = key.split("/")
+            holders.update("/".join(parts[:depth]) for depth in range(1, len(parts)))
+    return holders
 
 
 def _expand(out_key: str, key: str, recursive: bool) -> bool:

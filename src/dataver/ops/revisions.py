@@ -103,7 +103,7 @@ def used_objects(repo, revs=None, all_branches: bool = False, all_tags: bool = F
         if (out.md5, out.hash_name, None) in seen:
             continue
         seen.add((out.md5, out.hash_name, None))
-        used.append(Used(_key(repo, item.abspath), out.md5, out.hash_name, remote=out.remote))
+        used.append(Used(_key(repo, item.abspath), out.md5, out.hash_name, remote=out.remote, out=out))
         for card in card_used(_key(repo, item.abspath), out):
             if (card.oid, card.hash_name, None) not in seen:
                 seen.add((card.oid, card.hash_name, None))

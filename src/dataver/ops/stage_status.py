@@ -29,7 +29,27 @@ def out_state(repo, item, listings: dict[str, str] | None = None, progress=None)
 def _compare(repo, abspath: str, entry, progress=None) -> str | None:
     if entry.md5 is None:
         return MODIFIED
-    return None if has_oid(repo, abspath, entry.hash_name, entry.md5, progress) else MODIFIED
+    return None if verified_has_oid(repo, abspath, entry.hash_name, entry.md5, progress) else MODIFIED
+
+
+_VERIFIED: set = set()  # (path, hash name, oid) found to match in this process
+
+
+def verified_has_oid(repo, abspath: str, hash_name: str, oid: str, progress=None) -> bool:
+    """:func:`has_oid`, remembered: ten stages that depend on one 20,000-file folder scan it
+    once. Whatever changes the workspace (a stage about to run) calls :func:`forget_verified`."""
+    key = (abspath, hash_name, oid)
+    if key in _VERIFIED:
+        return True
+    found = has_oid(repo, abspath, hash_name, oid, progress)
+    if found:
+        _VERIFIED.add(key)
+    return found
+
+
+def forget_verified() -> None:
+    """Drop what :func:`verified_has_oid` remembers (the workspace is about to change)."""
+    _VERIFIED.clear()
 
 
 def stage_entries(repo, stage, changed_outs: dict[str, str]) -> list:

@@ -11,15 +11,20 @@ from dataver.progress import SILENT
 MODIFIED, DELETED, NOT_IN_CACHE, NEW = "modified", "deleted", "not in cache", "new"
 
 
-def status(repo, targets: list[str] | None = None, progress=None) -> dict[str, list[dict]]:
+def status(repo, targets: list[str] | None = None, with_deps: bool = False,
+           progress=None, check_updates: bool = True) -> dict[str, list[dict]]:
     """``{dvcfile: [{"changed outs": {out_path: state}}]}`` for outputs that differ, the shape of
     ``dvc status --json``; paths relative to the repo root. Empty when everything is up to date.
-    ``progress`` (a :class:`dataver.progress.Progress`) shows the outputs checked, and the
-    scanning and hashing of each directory."""
+    ``with_deps``: also the stages that stage targets depend on. ``progress`` (a :class:`dataver.progress.Progress`) shows the outputs checked, and the
+    scanning and hashing of each directory. ``check_updates``: an import whose source moved
+    on is ``{"changed deps": {"PATH (URL)": "update available"}}`` (see ops.import_status)."""
     from dataver.ops import stage_status
-    from dataver.ops.targets import resolve_partial, unique
+    from dataver.ops.targets import resolve_partial, unique, with_deps as add_deps
 
     progress = progress or SILENT
+    stage_status.forget_verified()  # what an earlier call in this process saw may be stale
+    if with_deps and targets:
+        targets = add_deps(repo, targets)
     result: dict[str, list[dict]] = {}
     stages: dict[str, tuple] = {}  # dvc.yaml stages: key -> (stage, changed outs)
     listings: dict[str, str] = {}  # the cache listing stamp, taken once: status adds nothing
@@ -27,6 +32,8 @@ def status(repo, targets: list[str] | None = None, progress=None) -> dict[str, l
     items = unique([item for item, _sub in resolve_partial(repo, targets)])
     with progress.phase("Checking", len(items), unit="outputs"):
         for item in items:
+            if check_updates:
+                _update_status(repo, item, result)
             _item_status(repo, item, listings, result, stages, progress)
             progress.advance()
     for key, (stage, outs) in stages.items():
@@ -57,18 +64,31 @@ def _item_status(repo, item, listings: dict[str, str], result: dict, stages: dic
         changed[os.path.relpath(item.abspath, repo.root)] = state
 
 
+def _update_status(repo, item, result: dict) -> None:
+    """An import's ``changed deps`` entry, first in its list as in DVC, if its source moved."""
+    from dataver import dvcfile
+    from dataver.ops.import_status import update_status
+
+    found = {} if isinstance(item.dvcfile, dvcfile.Stage) else update_status(item.dvcfile)
+    if found:
+        result.setdefault(os.path.relpath(item.dvcfile.path, repo.root), []).append(
+            {"changed deps": found})
+
+
 def _entry(entries: list[dict]) -> dict:
-    if not entries:
-        entries.append({"changed outs": {}})
-    return entries[0]["changed outs"]
+    for entry in entries:
+        if "changed outs" in entry:
+            return entry["changed outs"]
+    entries.append({"changed outs": {}})
+    return entries[-1]["changed outs"]
 
 
 def out_state(repo, item, listings: dict[str, str] | None = None, progress=None) -> str | None:
-    """``modified``/``deleted``/``not in cache``/``new`` (never committed), or None if unchanged.
-    ``listings``: see :func:`in_cache`."""
+    """``modified``/``deleted``/``not in cache``, or None if unchanged. ``listings``: see
+    :func:`in_cache`."""
     out = item.out
-    if out.md5 is None:
-        return NEW if os.path.lexists(item.abspath) else DELETED
+    if out.md5 is None:  # never recorded (an import made with --no-download): as DVC says
+        return MODIFIED if os.path.lexists(item.abspath) else DELETED
     # An uncached output (`cache: false`) is still compared with its recorded hash, as DVC does.
     if out.cache and not in_cache(repo, out.md5, out.hash_name, listings):
         return NOT_IN_CACHE

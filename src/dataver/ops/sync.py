@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 from dataver import transfer
+from dataver.ops import import_pull
 from dataver.progress import Progress
 
 
@@ -98,12 +99,21 @@ def _run_cache(repo, remote, jobs, method: str):
 
 
 def fetch(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
-          used=None, run_cache: bool = False) -> transfer.Result:
+          used=None, run_cache: bool = False, max_size: int | None = None,
+          types: list[str] | None = None) -> transfer.Result:
     """Download into the cache what the targets need and the cache lacks (from each output's
     own remote, if set); with ``run_cache``, first the run-cache entries the cache lacks and
-    what objects of theirs the remote has (one it lacks only makes its entry unusable)."""
+    what objects of theirs the remote has (one it lacks only makes its entry unusable).
+    ``max_size``/``types``: only outputs below that size or of those types (see
+    :func:`output_filter`)."""
+    keep = output_filter(repo, max_size, types)
+    if keep is not None and used is not None:
+        from dataver.errors import UserError
+
+        raise UserError("--max-size and --type apply to the workspace's outputs only",
+                        hint="leave out the revision options (-a, -T, -A, --rev) or the filters")
     with repo.lock:
-        used = used if used is not None else transfer.used_in_workspace(repo, targets)
+        used = used if used is not None else transfer.used_in_workspace(repo, targets, keep=keep)
         if run_cache:
             entries, extra = _run_cache(repo, remote, jobs, "fetch_entries")
             extra = [u for u in extra if not repo.odb.exists(u.oid, u.hash_name)]
@@ -120,6 +130,27 @@ def fetch(repo, targets=None, remote=None, jobs=None, progress: Progress | None 
         return _each_remote(repo, used, remote, jobs, _mover(repo, "fetch", progress))
 
 
+def output_filter(repo, max_size: int | None = None, types: list[str] | None = None):
+    """``keep(item)`` for fetch's --max-size and --type, as DVC filters: an output is left out
+    when its recorded size is ``max_size`` or more (0/None: no limit; an output without a
+    recorded size stays), or when it is not declared under one of ``types`` (``metrics``,
+    ``plots``) of its stage in dvc.yaml. None when there is nothing to filter."""
+    if not max_size and not types:
+        return None
+    kinds: dict[str, str] = {}
+    if types:
+        from dataver.pipeline.stage import load_stages
+
+        kinds = {s.abspath(o.path): o.kind for s in load_stages(repo) for o in s.outs}
+
+    def keep(item) -> bool:
+        size = item.out.size
+        if max_size and size and size >= max_size:
+            return False
+        return not types or kinds.get(os.path.normpath(item.abspath)) in types
+    return keep
+
+
 def _mover(repo, verb: str, progress):
     """``work(remote, used)`` doing ``verb`` (push or fetch) by content on an ordinary remote, by
     recorded version on a cloud-versioned one (see :mod:`dataver.ops.versioned`)."""
@@ -133,8 +164,10 @@ def _mover(repo, verb: str, progress):
 
 def pull(repo, targets=None, remote=None, jobs=None, progress: Progress | None = None,
          force: bool = False, run_cache: bool = False) -> PullResult:
-    """Fetch, then check out the targets (a file inside a tracked directory alone, if named).
-    Checkout runs even when some objects failed, then the fetch error is raised."""
+    """Fetch, then check out the targets (a file inside a tracked directory alone, if named);
+    imports made with --no-download are downloaded from their source (see
+    :mod:`dataver.ops.import_pull`). Checkout runs even when some objects failed, then the
+    fetch error is raised."""
     error = None
     try:
         fetched = fetch(repo, targets, remote, jobs, progress, run_cache=run_cache)
@@ -147,6 +180,9 @@ def pull(repo, targets=None, remote=None, jobs=None, progress: Progress | None =
                 continue
             _checkout_one(repo, item, subpath, force, result, progress)
         repo.state.flush()
+        written = import_pull.pull_imports(repo, targets, force, jobs)
+        result.fetched.transferred += len(written)
+        result.added += written
     if error is not None:
         raise error
     if result.corrupt:
@@ -166,8 +202,10 @@ def _checkout_one(repo, item, subpath, force, result: PullResult, progress=None)
             return
         base = item.abspath
     else:
+        from dataver.dvcfile_files import out_manifest
+
         try:
-            manifest = repo.odb.read_manifest(out.md5, out.hash_name)
+            manifest = out_manifest(repo.odb, out, item.dvcfile.path)
         except FileNotFoundError:
             return
         res = None

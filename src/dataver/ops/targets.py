@@ -107,3 +107,28 @@ def owner_of(tracked, abspath: str):
         if is_inside(abspath, item.abspath):
             return item
     return None
+
+
+def with_deps(repo, targets: list[str]) -> list[str]:
+    """``targets`` followed by the stages that the dvc.yaml stages among them depend on,
+    directly or not (``path/dvc.yaml:name``, relative to the working directory), as DVC's
+    ``-d/--with-deps``. A target that names no stage (an output, a `.dvc` file) adds nothing:
+    DVC follows dependencies from stages only."""
+    from dataver.errors import UserError
+    from dataver.pipeline import graph, stage as stagemod
+
+    stages = stagemod.load_stages(repo)
+    found = []
+    for target in targets:
+        if os.path.lexists(target) and not dvcfile.is_pipeline_file(target) \
+                and not os.path.isdir(target):
+            continue  # a path (output, .dvc file) rather than a stage name
+        try:
+            found += graph.resolve_targets(stages, [target], repo.root)
+        except UserError:
+            continue
+    if not found:
+        return list(targets)
+    upstream = [f"{os.path.relpath(s.dvcyaml)}:{s.name}"
+                for s in graph.plan(graph.build(stages), found) if s not in found]
+    return list(targets) + [t for t in upstream if t not in targets]

@@ -118,14 +118,14 @@ def url_error(url: str, exc: BaseException) -> UserError:
                        hint="check the URL, the server and --fs-config options")
 
 
-def parse_fs_config(pairs: list[str] | None) -> dict:
-    """``["name=value", ...]`` (``--fs-config``) as a dict."""
+def parse_fs_config(pairs: list[str] | None, option: str = "--fs-config") -> dict:
+    """``["name=value", ...]`` (``--fs-config``, or the ``option`` named) as a dict."""
     result: dict = {}
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise ConfigError(f"--fs-config '{pair}' is not NAME=VALUE",
-                              hint="e.g. --fs-config endpointurl=http://127.0.0.1:9000")
+            raise ConfigError(f"{option} '{pair}' is not NAME=VALUE",
+                              hint=f"e.g. {option} endpointurl=http://127.0.0.1:9000")
         result[name] = value
     return result
 

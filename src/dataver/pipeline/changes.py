@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 
 from dataver.hashing import LEGACY, MD5
-from dataver.ops.status import has_oid, in_cache
+from dataver.ops.stage_status import verified_has_oid
+from dataver.ops.status import in_cache
 from dataver.pipeline import params as paramsmod
 
 
@@ -21,7 +22,7 @@ def _by_path(entries) -> dict:
 def _content_changed(repo, abspath: str, entry) -> bool:
     if entry is None or not entry.get("md5") or not os.path.lexists(abspath):
         return True
-    return not has_oid(repo, abspath, _hash_name(entry), str(entry["md5"]))
+    return not verified_has_oid(repo, abspath, _hash_name(entry), str(entry["md5"]))
 
 
 class Missing:

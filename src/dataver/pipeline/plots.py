@@ -14,11 +14,11 @@ import posixpath
 from dataver import dvcfile
 from dataver.errors import UnsafePathError, UserError
 from dataver.paths import check_out_path
+from dataver.pipeline.revfiles import NotInCache, Pipeline, RevFiles
 
-WORKSPACE = "workspace"
 DATA_EXTS = (".csv", ".tsv", ".json", ".yaml", ".yml")
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".gif", ".svg")
-PROP_KEYS = ("x", "y", "template", "title", "x_label", "y_label")
+PROP_KEYS = ("x", "y", "template", "title", "x_label", "y_label", "header")
 FAILED = "failed"
 INFERRED_Y = "dvc_inferred_y_value"  # the field DVC gives several y series (kept for its --json)
 
@@ -73,161 +73,42 @@ class Plot:
 
 # --- where files come from ---------------------------------------------------------------
 
-class WorkspaceSource:
-    """Files as they are on disk."""
-
-    label = WORKSPACE
-
-    def __init__(self, repo):
-        self.repo = repo
-
-    def pipelines(self) -> list[tuple[str, bytes]]:
-        """``(root-relative path, content)`` of every dvc.yaml, in DVC's order."""
-        result = []
-        for path in self.repo.iter_dvcfiles():
-            if dvcfile.is_pipeline_file(path):
-                with open(path, "rb") as fobj:
-                    result.append((_rel(self.repo, path), fobj.read()))
-        return sorted(result, key=_pipeline_order)
-
-    def read(self, rel: str) -> bytes:
-        abspath = self._abs(rel)
-        try:
-            with open(abspath, "rb") as fobj:
-                return fobj.read()
-        except (FileNotFoundError, NotADirectoryError):
-            raise PlotLoadError("FileNotFoundError", f"No such file or directory: '{rel}'") from None
-        except OSError as exc:
-            raise PlotLoadError(type(exc).__name__, f"cannot read '{rel}': {exc.strerror}") from None
-
-    def exists(self, rel: str) -> bool:
-        return os.path.lexists(os.path.join(self.repo.root, *rel.split("/")))
-
-    def files_under(self, rel: str) -> list[str] | None:
-        """The files below folder ``rel`` (root-relative, sorted), or None if it is no folder."""
-        from dataver.paths import walk_files
-
-        abspath = self._abs(rel)
-        if not os.path.isdir(abspath):
-            return None
-        return sorted(_rel(self.repo, p) for p in walk_files(abspath))
-
-    def _abs(self, rel: str) -> str:
-        abspath = os.path.join(self.repo.root, *rel.split("/"))
-        self.repo.check_inside(abspath, where=rel)  # no symlinked parent leads outside
-        return abspath
-
-
-class RevSource:
-    """Files as committed at a git revision: from git, or for DVC-tracked outputs from the
-    cache (objects missing there are fetched from the default remote)."""
-
-    def __init__(self, repo, rev: str):
-        self.repo, self.label = repo, rev
-        self.tree = repo.at_rev(rev)
-        self._tracked = None
-
-    def pipelines(self) -> list[tuple[str, bytes]]:
-        paths = [p for p, (kind, *_rest) in sorted(self.tree.entries.items())
-                 if kind == "blob" and posixpath.basename(p) == dvcfile.PIPELINE_FILE
-                 and not p.startswith(".dvc/")]
-        contents = self.tree.read_many(paths)
-        return sorted(((p, contents[p]) for p in paths if contents[p] is not None), key=_pipeline_order)
-
-    def read(self, rel: str) -> bytes:
-        data = self.tree.read_bytes(rel)
-        if data is not None:
-            return data
-        found = self._output_file(rel)
-        if found is None:
-            raise PlotLoadError("FileNotFoundError", f"No such file or directory: '{rel}' at {self.label}")
-        output, name, md5 = found
-        try:
-            path = output.local_paths([(name, md5)])[md5]
-        except UserError as exc:
-            raise PlotLoadError(type(exc).__name__, str(exc)) from None
-        with open(path, "rb") as fobj:
-            return fobj.read()
-
-    def exists(self, rel: str) -> bool:
-        try:
-            return rel in self.tree.entries or self._output_file(rel) is not None or \
-                any(_rel(self.repo, i.abspath) == rel for i in self._outputs())
-        except PlotLoadError:
-            return True  # there, but unreadable: the error is reported when it is read
-
-    def files_under(self, rel: str) -> list[str] | None:
-        if self.tree.is_dir(rel):
-            prefix = rel + "/"
-            return sorted(p for p, (kind, *_rest) in self.tree.entries.items()
-                          if kind == "blob" and p.startswith(prefix))
-        for item in self._outputs():
-            if item.out.is_dir and _rel(self.repo, item.abspath) == rel:
-                output = self._output_data(item)
-                try:
-                    files, _md5 = output.files()
-                except UserError:
-                    return None
-                return sorted(f"{rel}/{name}" for name in files)
-        return None
-
-    def _outputs(self):
-        if self._tracked is None:
-            self._tracked = [i for i in self.tree.tracked() if i.out.cache and i.out.md5]
-        return self._tracked
-
-    def _output_file(self, rel: str):
-        """``(OutputData, name, md5)`` of the DVC-tracked file ``rel`` at this revision, or None."""
-        for item in self._outputs():
-            out_rel = _rel(self.repo, item.abspath)
-            if out_rel == rel and not item.out.is_dir:
-                return self._output_data(item), posixpath.basename(rel), item.out.md5
-            if item.out.is_dir and rel.startswith(out_rel + "/"):
-                output = self._output_data(item)
-                try:
-                    files, _md5 = output.files()
-                except UserError as exc:
-                    raise PlotLoadError(type(exc).__name__, str(exc)) from None
-                inner = rel[len(out_rel) + 1:]
-                if inner in files:
-                    return output, inner, files[inner]
-        return None
-
-    def _output_data(self, item):
-        from dataver.revdata import OutputData
-
-        return OutputData(self.repo, item, self.label, self.tree)
-
-
-def _rel(repo, path: str) -> str:
-    return os.path.relpath(path, repo.root).replace(os.sep, "/")
-
-
-def _pipeline_order(item: tuple[str, bytes]):
-    """The root's dvc.yaml first, then the others by path (the same at every revision)."""
-    return ("/" in item[0], item[0])
-
-
-def sources(repo, revisions: list[str] | None):
-    """The sources to read, in DVC's order: the workspace alone (``revisions`` None, `plots
-    show`), else as `plots diff`: HEAD and the workspace by default, one revision against
-    the workspace, or two or more revisions alone."""
+def sources(repo, revisions: list[str] | None) -> list[RevFiles]:
+    """The sides to read (see :mod:`dataver.pipeline.revfiles`), in DVC's order: the
+    workspace alone (``revisions`` None, `plots show`), else as `plots diff`: HEAD and the
+    workspace by default, one revision against the workspace, or two or more revisions alone."""
     if revisions is None:
-        return [WorkspaceSource(repo)]
+        return [RevFiles(repo, None)]
     if not revisions:
         revisions = ["HEAD"]
-    chosen = [WorkspaceSource(repo)] if len(revisions) == 1 else []
-    return chosen + [RevSource(repo, rev) for rev in dict.fromkeys(revisions)]
+    chosen = [RevFiles(repo, None)] if len(revisions) == 1 else []
+    return chosen + [RevFiles(repo, rev) for rev in dict.fromkeys(revisions)]
+
+
+def read(source: RevFiles, rel: str) -> bytes:
+    """The content of plot file ``rel`` at ``source``; what cannot be read is this plot's
+    error at this revision, as DVC reports it."""
+    try:
+        return source.read(rel)
+    except FileNotFoundError as exc:
+        at = "" if source.rev is None else f" at {source.label}"
+        message = str(exc) if isinstance(exc, NotInCache) else f"No such file or directory: '{rel}'{at}"
+        raise PlotLoadError("FileNotFoundError", message) from None
+    except UserError as exc:
+        raise PlotLoadError(type(exc).__name__, str(exc)) from None
+    except OSError as exc:
+        raise PlotLoadError(type(exc).__name__, f"cannot read '{rel}': {exc.strerror}") from None
 
 
 # --- definitions -------------------------------------------------------------------------
 
-def definitions(pipelines: list[tuple[str, bytes]]) -> list[Definition]:
-    """The plots the given dvc.yaml files define: per file its top-level ``plots:`` then its
-    stages' plot outputs; a repeated id keeps its first definition."""
+def definitions(pipelines: list[Pipeline]) -> list[Definition]:
+    """The plots the given dvc.yaml files define (templated ones already resolved): per file
+    its top-level ``plots:`` then its stages' plot outputs; a repeated id keeps its first
+    definition."""
     found: dict[str, Definition] = {}
-    for rel, text in pipelines:
-        data = dvcfile._parse_yaml(text, rel)
+    for pipeline in pipelines:
+        rel, data = pipeline.rel, pipeline.data
         base = posixpath.dirname(rel)
         items = _top_level(data.get("plots"), base, rel) + _stage_plots(data.get("stages"), base, rel)
         for item in items:
@@ -370,8 +251,8 @@ def collect(repo, targets: list[str] | None = None, revisions: list[str] | None 
         defs = with_overrides(defs, overrides or {})
         for defn in _expand_folders(defs, source):
             order.setdefault(defn.id, defn)
-            try:
-                _load(plots, defn, source, header)
+            try:  # a plot's own `header: false` holds whatever the command line says
+                _load(plots, defn, source, header and defn.props.get("header", True) is not False)
             except PlotLoadError as exc:
                 errors.append({"name": defn.id, "rev": source.label, "source": defn.files[0],
                                "type": exc.kind, "msg": exc.message})
@@ -395,14 +276,14 @@ def _expand_folders(defs: list[Definition], source) -> list[Definition]:
 def _load(plots: dict, defn: Definition, source, header: bool) -> None:
     files = defn.files
     if files[0].lower().endswith(IMAGE_EXTS):
-        data = source.read(files[0])
+        data = read(source, files[0])
         plot = plots.setdefault(defn.id, Plot(defn, "image"))
         plot.images.append((source.label, data))
         plot.revisions.append(source.label)
         return
     for file in files:  # as DVC: the file type is checked before the file is read
         _check_type(file)
-    records = {f: parse_records(source.read(f), f, header) for f in files}
+    records = {f: parse_records(read(source, f), f, header) for f in files}
     rows, y, series = datapoints(defn, records, source.label)
     plot = plots.setdefault(defn.id, Plot(defn, "vega"))
     if plot.kind != "vega":

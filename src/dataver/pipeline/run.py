@@ -13,6 +13,7 @@ import sys
 from dataver import scm
 from dataver.errors import UserError
 from dataver.ops import add as addops
+from dataver.ops.stage_status import forget_verified
 from dataver.ops.status import cache_only_grows
 from dataver.pipeline import changes, graph as graphmod, lock, params as paramsmod, repro_pull, runcache
 from dataver.pipeline.stage import load_stages
@@ -70,6 +71,7 @@ def repro(repo, targets: list[str] | None = None, events: Events | None = None,
     chosen = None if opts.all_pipelines else select(stages, targets or [_default_target()], repo.root, opts)
     with repo.lock:
         repo.odb.clean_leftovers()
+        forget_verified()  # what an earlier call in this process saw may be stale
         if opts.pull and opts.run_cache and not opts.dry:
             repro_pull.pull_run_cache(repo, opts.remote)
         ran, failed = _run_plan(repo, graph, graphmod.plan(graph, chosen, downstream=opts.downstream,
@@ -231,6 +233,7 @@ def _remove_outs(repo, stage) -> None:
     which are unprotected (made writable copies) instead."""
     from dataver.ops.unprotect import unprotect_path
 
+    forget_verified()  # a stage is about to change the workspace
     for out in stage.outs:
         path = stage.abspath(out.path)
         if not os.path.lexists(path):

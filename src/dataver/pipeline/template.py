@@ -46,23 +46,55 @@ def is_templated(raw: bytes | str, data: dict) -> bool:
         isinstance(d, dict) and ("foreach" in d or "matrix" in d) for d in stages.values()))
 
 
-def resolve(data: dict, path: str, parsing: dict | None = None) -> dict[str, dict]:
+def read_disk(path: str) -> bytes | None:
+    """The default reader of vars files: ``path``'s bytes on disk, None when it is no file."""
+    try:
+        with open(path, "rb") as fobj:
+            return fobj.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def resolve(data: dict, path: str, parsing: dict | None = None, read=read_disk) -> dict[str, dict]:
     """``{stage name: concrete definition}`` of the dvc.yaml at ``path`` (already loaded into
     ``data``); ``parsing`` is the config section of that name (``bool``: store_true or
-    boolean_optional, ``list``: nargs or append: how a mapping becomes flags in ``cmd``).
-    Raises TemplateError naming the file and the stage or key, as DVC words it."""
+    boolean_optional, ``list``: nargs or append: how a mapping becomes flags in ``cmd``);
+    ``read(absolute path)`` gives a vars file's bytes or None (the disk by default; git's
+    objects for a dvc.yaml at a revision). Raises TemplateError naming the file and the
+    stage or key, as DVC words it."""
+    return resolve_document(data, path, parsing, read)["stages"]
+
+
+def resolve_document(data: dict, path: str, parsing: dict | None = None,
+                     read=read_disk) -> dict:
+    """The whole dvc.yaml ``data`` resolved: ``stages`` as :func:`resolve` gives them and the
+    top-level ``params``, ``metrics`` and ``plots`` lists interpolated with the file's vars
+    (as DVC resolves them); other keys as written."""
     data = plain(data)
     where = os.path.relpath(path)
     base = os.path.dirname(path)
-    context = _Context()
+    context = _Context(read)
     context.flags = (str((parsing or {}).get("bool") or "store_true"),
                      str((parsing or {}).get("list") or "nargs"))
     try:
-        if os.path.exists(os.path.join(base, DEFAULT_PARAMS)):
+        if read(os.path.join(base, DEFAULT_PARAMS)) is not None:
             context.load_file(base, DEFAULT_PARAMS)
         context.load_vars(data.get("vars"), base, "vars")
     except _Fail as exc:
         raise TemplateError(f"failed to parse 'vars' in '{where}': {exc}", hint=exc.hint) from None
+    document = dict(data)
+    for key in ("params", "metrics", "plots"):
+        if key in data:
+            try:
+                document[key] = interpolate(data[key], context.values, key, context.flags)
+            except _Fail as exc:
+                raise TemplateError(f"failed to parse '{key}' in '{where}': {exc}",
+                                    hint=exc.hint) from None
+    document["stages"] = _resolve_stages(data, context, base, where)
+    return document
+
+
+def _resolve_stages(data: dict, context: "_Context", base: str, where: str) -> dict[str, dict]:
     stages = data.get("stages") or {}
     if not isinstance(stages, dict):
         raise TemplateError(f"failed to parse 'stages' in '{where}': must be a mapping",
@@ -285,7 +317,8 @@ class _Context:
     """The variables in scope: values, where each came from (for DVC's 'cannot redefine'
     message) and which files are loaded (whole, or which keys)."""
 
-    def __init__(self):
+    def __init__(self, read=read_disk):
+        self.read = read  # absolute path -> bytes or None
         self.values: dict = {}
         self.origins: dict[str, str] = {}
         self.imported: dict[str, list | None] = {}
@@ -295,7 +328,7 @@ class _Context:
     def child(self, extra: dict) -> "_Context":
         """A copy for one stage, with ``item``/``key`` of a foreach or matrix set (shallow:
         merging copies a mapping before changing it, so stages never share a change)."""
-        new = _Context()
+        new = _Context(self.read)
         new.values = {**self.values, **extra}
         new.origins, new.imported = dict(self.origins), dict(self.imported)
         new.reserved, new.flags = tuple(extra), self.flags
@@ -327,12 +360,14 @@ class _Context:
                 raise _Fail(f"cannot partially load '{written}' as it's already loaded.",
                             f"drop the ':keys' part: all of '{file}' is loaded")
             return
-        if not os.path.isfile(path):
+        raw = self.read(path)
+        if raw is None:
             raise _Fail(f"'{file}' does not exist", "create it, or remove it from 'vars'")
         try:
-            data = paramsmod.read_file(path)
+            data = paramsmod._parse_cached(raw, path)  # parsed once per run, as read_file does
         except paramsmod.ParamsError as exc:
             raise _Fail(exc.message, "fix the file's syntax") from None
+        data = data if isinstance(data, dict) else {}
         if keys:
             missing = [k for k in keys if k not in data]
             if missing:

@@ -86,6 +86,23 @@ class Backend(ABC):
     def delete_many(self, keys: list[str], jobs: int) -> Failures:
         """Remove objects; returns failures by key."""
 
+    #: True where the storage keeps object versions and the two methods below work (S3 with a
+    #: ``version_aware``/``worktree`` remote; see dataver.ops.versioned)
+    supports_versions: bool = False
+
+    def get_versioned(self, items: list[tuple[str, str | None, str]], jobs: int,
+                      on_done: OnDone | None = None) -> Failures:
+        """Download ``(key, version_id or None for the latest, local_path)`` triples; returns
+        failures by ``(key, version_id)`` (a missing version fails with FileNotFoundError)."""
+        raise NotImplementedError
+
+    def put_versioned(self, items: list[tuple[str, str]], jobs: int,
+                      on_done: OnDone | None = None) -> tuple[dict[str, tuple[str, str]], Failures]:
+        """Upload ``(local_path, key)`` pairs to storage that keeps versions: ``({key:
+        (version_id, etag)}, failures by key)``. An upload given no version id (versioning off
+        on the bucket) fails: nothing could fetch that exact content later."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Release connections (default: nothing to do)."""
 

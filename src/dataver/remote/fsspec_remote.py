@@ -11,7 +11,8 @@ import posixpath
 from typing import Iterator
 
 from dataver.remote.base import Backend, Failures, MissingBucketError, OnDone
-from dataver.remote.wrappers import bounded_gather, retry, retry_async, threaded_gather
+from dataver.remote.wrappers import (bounded_gather, put_versions, retry, retry_async,
+                                      threaded_gather)
 
 
 class FsspecBackend(Backend):
@@ -179,6 +180,30 @@ class FsspecBackend(Backend):
             _done(on_done, key, by_key[key])
 
         return threaded_gather(list(by_key), one_sync, jobs)
+
+    @property
+    def supports_versions(self) -> bool:
+        return self.is_async and bool(getattr(self.fs, "version_aware", False))  # s3fs
+
+    def get_versioned(self, items: list[tuple[str, str | None, str]], jobs: int,
+                      on_done: OnDone | None = None) -> Failures:
+        async def one(item):
+            key, version, local = item
+            await retry_async(lambda: self.fs._get_file(self._path(key), local, version_id=version))
+            _done(on_done, key, local)
+
+        failures = self._run(bounded_gather(items, one, jobs))
+        return {(key, version): exc for (key, version, _local), exc in failures.items()}
+
+    def put_versioned(self, items: list[tuple[str, str]], jobs: int,
+                      on_done: OnDone | None = None) -> tuple[dict[str, tuple[str, str]], Failures]:
+        async def upload(local, key):
+            await retry_async(lambda: self.fs._put_file(local, self._path(key)))
+            # s3fs returns nothing from a put: its version is the newest one right after it
+            info = await self.fs._info(self._path(key), refresh=True)
+            return info.get("VersionId"), info.get("ETag")
+
+        return self._run(put_versions(items, jobs, upload, on_done))
 
     def delete_many(self, keys: list[str], jobs: int) -> Failures:
         if self.is_async:

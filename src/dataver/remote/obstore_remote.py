@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Iterator
 
 from dataver.remote.base import Backend, Failures, MissingBucketError, OnDone
-from dataver.remote.wrappers import bounded_gather, retry_async
+from dataver.remote.wrappers import bounded_gather, put_versions, retry_async
 
 DELETE_CHUNK = 1000  # objects per bulk delete request (the S3 limit)
 
@@ -130,12 +130,20 @@ class ObstoreBackend(Backend):
         return {key: exc for (_local, key), exc in failures.items()}
 
     def get_many(self, items: list[tuple[str, str]], jobs: int, on_done: OnDone | None = None) -> Failures:
+        failures = self.get_versioned([(key, None, local) for key, local in items], jobs, on_done)
+        return {key: exc for (key, _version), exc in failures.items()}
+
+    supports_versions = True
+
+    def get_versioned(self, items: list[tuple[str, str | None, str]], jobs: int,
+                      on_done: OnDone | None = None) -> Failures:
         import obstore
 
-        async def download(key, local) -> int:
+        async def download(key, version, local) -> int:
             # obstore retries a failed request but not a body cut off mid-stream; each attempt
             # here starts the file over
-            result = await self._call(obstore.get_async, key)
+            options = {"version": version} if version else None
+            result = await self._call(obstore.get_async, key, options=options)
             size = 0
             with open(local, "wb") as fobj:
                 try:
@@ -147,13 +155,23 @@ class ObstoreBackend(Backend):
             return size
 
         async def one(item):
-            key, local = item
-            size = await retry_async(lambda: download(key, local))
+            key, version, local = item
+            size = await retry_async(lambda: download(key, version, local))
             if on_done is not None:
                 on_done(key, size)
 
         failures = _Loop.run(bounded_gather(items, one, jobs))
-        return {key: exc for (key, _local), exc in failures.items()}
+        return {(key, version): exc for (key, version, _local), exc in failures.items()}
+
+    def put_versioned(self, items: list[tuple[str, str]], jobs: int,
+                      on_done: OnDone | None = None) -> tuple[dict[str, tuple[str, str]], Failures]:
+        import obstore
+
+        async def upload(local, key):
+            result = await retry_async(lambda: self._call(obstore.put_async, key, pathlib.Path(local)))
+            return result.get("version"), result.get("e_tag")
+
+        return _Loop.run(put_versions(items, jobs, upload, on_done))
 
     def delete_many(self, keys: list[str], jobs: int) -> Failures:
         import obstore

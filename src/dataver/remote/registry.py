@@ -72,6 +72,8 @@ def s3_options(url: str, conf: dict) -> Options:
         kwargs["use_ssl"] = _bool(conf["use_ssl"])
     if _bool(conf.get("allow_anonymous_login", False)) and not conf.get("access_key_id"):
         kwargs["anon"] = True
+    if _bool(conf.get("version_aware", False)) or _bool(conf.get("worktree", False)):
+        kwargs["version_aware"] = True  # reads and writes of given versions (ops/versioned.py)
     extra = {name: conf[key] for key, name in (
         ("sse", "ServerSideEncryption"), ("sse_kms_key_id", "SSEKMSKeyId"), ("acl", "ACL"),
         ("sse_customer_algorithm", "SSECustomerAlgorithm"), ("sse_customer_key", "SSECustomerKey"),

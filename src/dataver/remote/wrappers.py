@@ -201,6 +201,29 @@ async def retry_async(make: Callable[[], Awaitable[T]], attempts: int = ATTEMPTS
     raise AssertionError("unreachable")
 
 
+async def put_versions(items: list[tuple[str, str]], jobs: int, upload,
+                       on_done=None) -> tuple[dict[str, tuple[str, str]], dict]:
+    """A backend's ``put_versioned``: ``await upload(local, key)`` returns the ``(version id,
+    etag)`` the storage reported for each ``(local, key)``; ``({key: (version_id, etag without
+    quotes)}, failures by key)``. No version id means versioning is off on the bucket: that
+    upload fails, as nothing could fetch its content back later."""
+    import os
+
+    done: dict[str, tuple[str, str]] = {}
+
+    async def one(item):
+        local, key = item
+        version_id, etag = await upload(local, key)
+        if not version_id:
+            raise ValueError("the bucket gave no version id (is versioning enabled on it?)")
+        done[key] = (str(version_id), str(etag or "").strip('"'))
+        if on_done is not None:
+            on_done(key, os.path.getsize(local))
+
+    failures = await bounded_gather(items, one, jobs)
+    return done, {key: exc for (_local, key), exc in failures.items()}
+
+
 async def bounded_gather(items, worker, jobs: int) -> dict:
     """Run ``worker(item)`` for every item, at most ``jobs`` at once; returns {item: exception}.
 
