@@ -59,6 +59,16 @@ if [ $want_tests = 1 ]; then
     npm install --prefix .cache/azurite --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null
     [ -x .cache/azurite/node_modules/.bin/azurite-blob ] && touch ".cache/azurite/.installed-$azurite_version"
   fi
+  # moto's S3 server, which keeps object versions, for the cloud-versioned remote tests
+  # (tests/remotes/server_moto.py); in its own venv: its boto3 pins botocore exactly, which
+  # fights s3fs's aiobotocore pin in .venv.
+  moto_stamp=".venv-moto/.installed-moto-5.2.6"
+  if [ ! -f "$moto_stamp" ]; then
+    echo "== creating .venv-moto (moto 5.2.6)"
+    [ -x .venv-moto/bin/python ] || "$PY" -m venv .venv-moto
+    .venv-moto/bin/pip install -q 'moto[server]==5.2.6' 2>&1 | grep -v "is ignored" || true
+    [ -x .venv-moto/bin/moto_server ] && touch "$moto_stamp"
+  fi
   # A real Git LFS server for the migration tests (tests/migrate/lfs_server.py): giftless in its
   # own venv. Its wheel declares no dependencies, so they are listed here; PyJWT<2.10 because
   # 2.10 rejects the anonymous (subject-less) upload tokens giftless issues.

@@ -20,13 +20,12 @@ pytestmark = pytest.mark.compat
 COMMANDS = ["add", "commit", "status", "checkout", "pull", "push", "fetch", "gc", "diff", "ls",
             "get", "import", "update", "remove", "move", "unprotect", "data status", "du",
             "params diff", "metrics show", "metrics diff", "import-url", "get-url", "ls-url",
-            "plots show", "plots diff", "plots templates"]
+            "plots show", "plots diff", "plots templates", "repro", "dag", "stage add", "freeze",
+            "unfreeze"]
 
 # command -> {"-s/--long" (the option's strings in DVC): why dataver lacks it}
 KNOWN_GAPS: dict[str, dict[str, str]] = {
-    "add": {"--to-remote": "add straight to a remote: not yet",
-            "-r/--remote": "goes with --to-remote", "--remote-jobs": "goes with --to-remote",
-            "-f/--force": "DVC's --force re-adds an output of a stage; dataver refuses that case"},
+    "add": {"-f/--force": "DVC's --force re-adds an output of a stage; dataver refuses that case"},
     "gc": {"--all-experiments": "dataver has no experiments"},
     "import-url": {"--version-aware": "cloud versioning (version_id): not yet, and the test "
                                       "servers keep no object versions to check it against"},

@@ -59,7 +59,8 @@ def _same_locks(ours, theirs) -> None:
 
 # --- target selection ------------------------------------------------------------------------
 @pytest.mark.parametrize("args", [[], ["-R", "sub"], ["--glob", "sub/deep/dvc.yaml:train*"], ["-P"],
-                                  ["-P", "-s", "b"], ["-s", "b"]], ids=str)
+                                  ["-P", "-s", "b"], ["-s", "b"], ["-p", "a"], ["-p", "-s", "a"],
+                                  ["-p", "sub/deep/dvc.yaml:eval"]], ids=str)
 def test_targets_select_the_stages_dvc_runs(tmp_path, args):
     ours, theirs = _both(tmp_path)
     ok = args != ["-s", "b"]  # b alone, before a ran: its dependency is missing, in both tools
@@ -83,6 +84,36 @@ def test_no_target_means_the_dvc_yaml_here(tmp_path):
     proc = dataver("repro", cwd=ours / "sub", ok=False)
     assert proc.returncode == 1 and "dvc.yaml' does not exist" in proc.stderr
     assert dvc("repro", cwd=ours / "sub", ok=False).returncode != 0
+
+
+def _edit_command_of_a(root) -> None:
+    """A new command for stage a that writes the same a.txt."""
+    path = root / "dvc.yaml"
+    path.write_text(path.read_text().replace("echo a >> count", "echo a >> count; true"))
+
+
+@pytest.mark.parametrize("flag", [None, "--force-downstream"])
+def test_force_downstream_runs_what_depends_on_a_stage_that_ran(tmp_path, flag):
+    ours, theirs = _both(tmp_path)
+    for root, tool in ((ours, dataver), (theirs, dvc)):
+        tool("repro", cwd=root)
+        (root / "count").unlink()
+        _edit_command_of_a(root)  # a runs again, its output unchanged: b is up to date
+        tool("repro", *[f for f in [flag] if f], cwd=root)
+    assert _ran(ours) == _ran(theirs) == (["a", "b"] if flag else ["a"])
+    _same_locks(ours, theirs)
+
+
+def test_a_frozen_stage_cuts_off_what_it_depends_on(tmp_path):
+    ours, theirs = _both(tmp_path)
+    for root, tool in ((ours, dataver), (theirs, dvc)):
+        tool("repro", cwd=root)
+        (root / "count").unlink()
+        (root / "in.txt").write_text("changed\n")
+        tool("freeze", "b", cwd=root)
+        tool("repro", "b", cwd=root)  # as DVC: a is not reproduced for a frozen b
+    assert _ran(ours) == _ran(theirs) == []
+    _same_locks(ours, theirs)
 
 
 # --- failures --------------------------------------------------------------------------------
@@ -234,3 +265,18 @@ def test_sigint_reaches_the_stage_and_keeps_the_lock(tmp_path):
     assert proc.returncode == 130 and "interrupted" in err
     assert marker.exists()  # the command got SIGINT and dataver waited for it
     assert (root / "dvc.lock").read_bytes() == lock
+
+
+def test_stage_add_run_runs_the_new_stage_alone(tmp_path):
+    ours, theirs = _init(tmp_path / "dv", dataver), _init(tmp_path / "dvc", dvc)
+    for root, tool in ((ours, dataver), (theirs, dvc)):
+        tool("stage", "add", "-n", "c", "-d", "in.txt", "-o", "c.txt", "cp in.txt c.txt; echo c >> count",
+             cwd=root)
+        tool("stage", "add", "--run", "-n", "a", "-d", "in.txt", "-o", "a.txt",
+             "cp in.txt a.txt; echo a >> count", cwd=root)
+    assert _ran(ours) == _ran(theirs) == ["a"]
+    _same_locks(ours, theirs)
+    assert (ours / ".gitignore").read_text() == (theirs / ".gitignore").read_text()
+    failed = dataver("stage", "add", "--run", "-n", "b", "-o", "b.txt", "exit 4", cwd=ours, ok=False)
+    assert failed.returncode == 4 and "failed to run: exit 4, exited with 4" in failed.stderr
+    assert "b:" in (ours / "dvc.yaml").read_text() and "b:" not in (ours / "dvc.lock").read_text()

@@ -14,12 +14,15 @@ from .launch import FsServer, ServerProcess, find_exe, free_port
 
 BUCKET = "dataver-versioned"
 KEY, SECRET = "motokey", "motosecret"
+# moto lives in its own venv (scripts/setup.sh --test): its boto3 pins botocore exactly, which
+# fights s3fs's aiobotocore pin in one environment (pip backtracks for many minutes)
+MOTO_BIN = os.path.join(os.path.dirname(__file__), "..", "..", ".venv-moto", "bin")
 
 
 def start(base: str) -> FsServer:
     """Start moto_server and create the versioned bucket."""
     port = free_port()
-    proc = ServerProcess([find_exe("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+    proc = ServerProcess([find_exe("moto_server", MOTO_BIN), "-H", "127.0.0.1", "-p", str(port)],
                          os.path.join(base, "moto.log"), cwd=base)
     proc.wait_port(port, "moto_server")
     endpoint = f"http://127.0.0.1:{port}"
@@ -31,8 +34,10 @@ def start(base: str) -> FsServer:
 
 
 def s3_client(endpoint: str):
-    """A boto3 S3 client on the server, for tests that look at object versions directly."""
-    import boto3
+    """A botocore S3 client on the server (botocore comes with s3fs), for tests that look at
+    object versions directly."""
+    import botocore.session
 
-    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY,
-                        aws_secret_access_key=SECRET, region_name="us-east-1")
+    return botocore.session.get_session().create_client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+        region_name="us-east-1")

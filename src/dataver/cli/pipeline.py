@@ -40,6 +40,7 @@ def register(sub) -> None:
     a.add_argument("-f", "--force", action="store_true", help="overwrite a stage of that name")
     a.add_argument("--always-changed", action="store_true", help="run the stage at every repro")
     a.add_argument("--desc", help="a description of the stage")
+    a.add_argument("--run", action="store_true", help="run the stage once it is added (as repro -s)")
     a.add_argument("command", nargs="+", metavar="COMMAND", help="the command to run")
     a.set_defaults(func=run_stage_add)
 
@@ -64,7 +65,12 @@ def register(sub) -> None:
                    help="do not put outputs into the cache (dvc.lock is still written)")
     r.add_argument("-R", "--recursive", action="store_true",
                    help="TARGETs are directories: every stage of the dvc.yaml files below them")
+    r.add_argument("-p", "--pipeline", action="store_true",
+                   help="the whole pipelines the TARGETs belong to")
     r.add_argument("-P", "--all-pipelines", action="store_true", help="every stage of the repository")
+    r.add_argument("--force-downstream", action="store_true",
+                   help="run every stage that depends on a stage that runs, even if its own "
+                        "dependencies did not change")
     r.add_argument("--glob", action="store_true", help="stage names in TARGETs may hold wildcards")
     r.add_argument("-i", "--interactive", action="store_true",
                    help="ask (y/n on stdin) before running each stage")
@@ -131,6 +137,8 @@ def run_stage_add(args) -> int:
         if repo.config.get_bool("core", "autostage"):
             repo.scm.add(changed)
     echo(args, f"Added stage '{args.name}' in '{os.path.relpath(dvcyaml)}'")
+    if args.run:
+        return _run_stages(args, [f"{dvcyaml}:{args.name}"], single=True)
     return 0
 
 
@@ -192,24 +200,29 @@ def ask_to_run(stage, reason: str) -> bool:
 
 
 def run_repro(args) -> int:
+    on_error = "keep-going" if args.keep_going else "ignore" if args.ignore_errors else "fail"
+    return _run_stages(args, args.targets or None, force=args.force, single=args.single_item,
+                       dry=args.dry, downstream=args.downstream, run_cache=not args.no_run_cache,
+                       no_commit=args.no_commit, recursive=args.recursive, glob=args.glob,
+                       all_pipelines=args.all_pipelines, pipeline=args.pipeline,
+                       force_downstream=args.force_downstream, on_error=on_error,
+                       interactive=args.interactive, allow_missing=args.allow_missing,
+                       pull=args.pull)
+
+
+def _run_stages(args, targets, **options) -> int:
+    """repro, printing as DVC does; the exit code (a failed command's own)."""
     from dataver.pipeline.run import StageFailedError, repro
     from dataver.repo import Repo
 
     with Repo() as repo:
         try:
-            on_error = "keep-going" if args.keep_going else "ignore" if args.ignore_errors else "fail"
-            ran = repro(repo, args.targets or None, events=StagePrinter(args), confirm=ask_to_run,
-                        force=args.force, single=args.single_item, dry=args.dry,
-                        downstream=args.downstream, run_cache=not args.no_run_cache,
-                        no_commit=args.no_commit, recursive=args.recursive, glob=args.glob,
-                        all_pipelines=args.all_pipelines, on_error=on_error,
-                        interactive=args.interactive, allow_missing=args.allow_missing,
-                        pull=args.pull)
+            ran = repro(repo, targets, events=StagePrinter(args), confirm=ask_to_run, **options)
         except StageFailedError as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
             return exc.returncode
-        if not ran:
-            echo(args, "Data and pipelines are up to date.")
+    if not ran:
+        echo(args, "Data and pipelines are up to date.")
     return 0
 
 

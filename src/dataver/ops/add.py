@@ -34,14 +34,22 @@ class AddResult:
 
 
 def add(repo, targets: list[str], glob: bool = False, no_commit: bool = False,
-        out: str | None = None, relink: bool = True, progress=None) -> list[AddResult]:
+        out: str | None = None, relink: bool = True, progress=None, to_remote: bool = False,
+        remote: str | None = None, remote_jobs: int | None = None) -> list[AddResult]:
     """Track ``targets`` (files or directories): cache their content and write `.dvc` files.
 
     ``glob`` expands wildcards; ``no_commit`` writes the `.dvc` file without caching;
     ``out`` copies a single target to that path inside the repo and tracks the copy.
     ``relink=False``: see :func:`commit`. ``progress`` (a :class:`dataver.progress.Progress`) shows the targets done, and the
-    scanning, hashing and caching of each directory.
+    scanning, hashing and caching of each directory. ``to_remote`` sends a single target (a
+    path or URL) straight to ``remote`` instead: see :mod:`dataver.ops.add_to_remote`.
     """
+    from dataver.ops import add_to_remote as to_remote_mod
+
+    to_remote_mod.check_options(targets, to_remote, remote, remote_jobs, no_commit)
+    if to_remote:
+        target = _expand(targets, glob)[0] if glob else targets[0]
+        return [to_remote_mod.add_to_remote(repo, target, out, remote, remote_jobs, progress)]
     progress = progress or SILENT
     paths = _expand(targets, glob)
     if out is not None:
@@ -136,6 +144,13 @@ def _check_target(repo, path: str, tracked) -> None:
     dvcfile.check_name_fits(path, rel)
     if dvcfile.is_dvcfile(path):
         raise TargetError("is a .dvc file and cannot be tracked", path=rel)
+    check_free(repo, path, tracked)
+
+
+def check_free(repo, path: str, tracked) -> None:
+    """Refuse ``path`` as a new output when a stage or another output has it, holds it or lies
+    inside it, or git tracks it."""
+    rel = os.path.relpath(path)
     stage = next((t.dvcfile for t in tracked if t.abspath == path and isinstance(t.dvcfile, dvcfile.Stage)),
                  None)
     if stage is not None:  # as DVC: a pipeline output cannot also be a .dvc output

@@ -261,18 +261,23 @@ def fetch(repo, source: UrlSource, sink, download: bool = True, jobs: int | None
         dep = _dep_meta(repo, source, info, files)
         if not download:
             return dep, None
-    items = [("", source.path, info)] if files is None else files
-    use = sink if download else HashSink()
-    if source.is_local:  # hashed as it is copied into the sink: each byte read once
-        oids = {rel: use.add_file(path, finfo.get("size")) for rel, path, finfo in items}
-        size = sum(finfo.get("size") or 0 for _rel, _path, finfo in items)
-    else:
-        oids, size = _download_into(repo, source, items, use, jobs)
-    stored = _stored(use, oids, size, files is not None)
+    stored = store(repo, source, info, files, sink if download else HashSink(), jobs)
     if source.content_hashed:  # the dependency's md5 is the output's
         oid, size, nfiles = stored
         dep = {"md5": oid, "size": size, **({"nfiles": nfiles} if nfiles is not None else {})}
     return dep, (stored if download else None)
+
+
+def store(repo, source: UrlSource, info: dict, files, sink, jobs: int | None = None):
+    """Put the source's data (``files`` below it, or the file itself when None) into ``sink``;
+    ``(oid, size, nfiles or None)``."""
+    items = [("", source.path, info)] if files is None else files
+    if source.is_local:  # hashed as it is copied into the sink: each byte read once
+        oids = {rel: sink.add_file(path, finfo.get("size")) for rel, path, finfo in items}
+        size = sum(finfo.get("size") or 0 for _rel, _path, finfo in items)
+    else:
+        oids, size = _download_into(repo, source, items, sink, jobs)
+    return _stored(sink, oids, size, files is not None)
 
 
 def _download_into(repo, source: UrlSource, items, sink, jobs: int | None):

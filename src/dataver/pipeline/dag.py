@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from dataver.pipeline.graph import reachable
+
 
 def select(graph: dict, targets: list, full: bool = False) -> dict:
     """The part of ``graph`` to show for ``targets``: each with the stages it depends on,
@@ -21,7 +23,7 @@ def select(graph: dict, targets: list, full: bool = False) -> dict:
         for node, deps in graph.items():
             for dep in deps:
                 links[dep].add(node)
-        chosen = {node for target in targets for node in _component(target, links)}
+        chosen = {node for target in targets for node in reachable(links, [target])}
     else:
         chosen = set(postorder(graph, targets))
     return {n: [d for d in deps if d in chosen] for n, deps in graph.items() if n in chosen}
@@ -95,16 +97,6 @@ def _links(nodes: list[str], pairs: list[tuple[str, str]]) -> dict[str, set[str]
     return links
 
 
-def _component(start: str, links: dict[str, set[str]]) -> set[str]:
-    seen, todo = {start}, [start]
-    while todo:
-        for other in links[todo.pop()]:
-            if other not in seen:
-                seen.add(other)
-                todo.append(other)
-    return seen
-
-
 def dot(nodes: list[str], pairs: list[tuple[str, str]]) -> str:
     lines = [f'"{n}";' for n in nodes] + [f'"{a}" -> "{b}";' for a, b in pairs]
     return "\n".join(["strict digraph {", *lines, "}", ""])
@@ -117,7 +109,7 @@ def mermaid(nodes: list[str], pairs: list[tuple[str, str]], markdown: bool = Fal
     for start in nodes:
         if start in ids:
             continue
-        part = _component(start, links)
+        part = reachable(links, [start])
         for name in sorted(part):
             ids[name] = f"node{len(ids) + 1}"
             lines.append(f'\t{ids[name]}["{name}"]')

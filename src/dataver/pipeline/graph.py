@@ -72,15 +72,45 @@ def _check_acyclic(graph: dict) -> None:
                 stack.append((child, iter(graph[child])))
 
 
+def active(graph: dict) -> dict:
+    """The graph repro follows (DVC's active graph): a frozen stage is cut from the stages it
+    depends on, so they are not reproduced for it."""
+    return {stage: [] if stage.frozen else deps for stage, deps in graph.items()}
+
+
+def dependents(graph: dict) -> dict:
+    """``{stage: [stages that depend on it directly]}``."""
+    back: dict = {node: [] for node in graph}
+    for node, children in graph.items():
+        for child in children:
+            back[child].append(node)
+    return back
+
+
+def pipeline_of(graph: dict, stages) -> set:
+    """The stages of the pipelines (weakly connected parts of the graph) holding ``stages``."""
+    links = dependents(graph)
+    for node, children in graph.items():
+        links[node] += children
+    return reachable(links, stages)
+
+
+def reachable(links: dict, starts) -> set:
+    """Every node reachable from ``starts`` through ``links`` (``{node: neighbours}``)."""
+    seen, todo = set(starts), list(starts)
+    while todo:
+        for other in links[todo.pop()]:
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen
+
+
 def postorder(graph: dict, sources=None, reverse: bool = False) -> list:
     """Depth-first post-order (networkx's dfs_postorder_nodes): from ``sources``, or from every
     node in order; ``reverse`` follows edges backwards (stages that depend on a source)."""
     if reverse:
-        back: dict = {node: [] for node in graph}
-        for node, children in graph.items():
-            for child in children:
-                back[child].append(node)
-        graph = back
+        graph = dependents(graph)
     seen: set = set()
     result = []
     for start in (graph if sources is None else sources):
@@ -100,16 +130,19 @@ def postorder(graph: dict, sources=None, reverse: bool = False) -> list:
     return result
 
 
-def plan(graph: dict, targets=None, downstream: bool = False, single: bool = False) -> list:
-    """The stages to consider, in the order to run them (DVC's plan_repro)."""
+def plan(graph: dict, targets=None, downstream: bool = False, single: bool = False,
+         pipeline: bool = False) -> list:
+    """The stages to consider, in the order to run them (DVC's plan_repro): the targets and
+    what they depend on (``downstream``: what depends on them; ``single``: the targets alone;
+    ``pipeline``: the whole pipelines they are in)."""
     if not targets:
         return postorder(graph)
     if single:
         return list(targets)
-    nodes: list = []
-    for target in targets:
-        nodes += postorder(graph, [target], reverse=downstream)
-    chosen = set(nodes)
+    if pipeline:
+        chosen = pipeline_of(graph, targets)
+    else:
+        chosen = {node for target in targets for node in postorder(graph, [target], reverse=downstream)}
     sub = {n: [c for c in graph[n] if c in chosen] for n in graph if n in chosen}
     return postorder(sub)
 

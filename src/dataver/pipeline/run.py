@@ -46,17 +46,18 @@ class ReproOptions:
 
     __slots__ = ("force", "single", "dry", "downstream", "run_cache", "no_commit", "recursive",
                  "glob", "all_pipelines", "on_error", "interactive", "allow_missing", "pull",
-                 "remote")
+                 "remote", "pipeline", "force_downstream")
 
     def __init__(self, force=False, single=False, dry=False, downstream=False, run_cache=True,
                  no_commit=False, recursive=False, glob=False, all_pipelines=False,
-                 on_error="fail", interactive=False, allow_missing=False, pull=False, remote=None):
+                 on_error="fail", interactive=False, allow_missing=False, pull=False, remote=None,
+                 pipeline=False, force_downstream=False):
         if on_error not in ("fail", "keep-going", "ignore"):
             raise ValueError(f"on_error must be fail, keep-going or ignore, not {on_error!r}")
         values = locals()
         for name in self.__slots__:
             setattr(self, name, values[name])
-        if all_pipelines:  # as DVC: every stage, whatever -s/--downstream say
+        if all_pipelines or pipeline:  # as DVC: whole pipelines, whatever -s/--downstream say
             self.single = self.downstream = False
 
 
@@ -67,15 +68,16 @@ def repro(repo, targets: list[str] | None = None, events: Events | None = None,
     ``confirm(stage, reason)`` answers --interactive's question (None: no)."""
     events, opts = events or Events(), ReproOptions(**options)
     stages = load_stages(repo)
-    graph = graphmod.build(stages)
+    graph = graphmod.active(graphmod.build(stages))
     chosen = None if opts.all_pipelines else select(stages, targets or [_default_target()], repo.root, opts)
     with repo.lock:
         repo.odb.clean_leftovers()
         forget_verified()  # what an earlier call in this process saw may be stale
         if opts.pull and opts.run_cache and not opts.dry:
             repro_pull.pull_run_cache(repo, opts.remote)
-        ran, failed = _run_plan(repo, graph, graphmod.plan(graph, chosen, downstream=opts.downstream,
-                                                           single=opts.single), events, opts, confirm)
+        plan = graphmod.plan(graph, chosen, downstream=opts.downstream, single=opts.single,
+                             pipeline=opts.pipeline)
+        ran, failed = _run_plan(repo, graph, plan, events, opts, confirm)
         repo.state.flush()
     if failed and opts.on_error != "ignore":
         names = [f"'{s.addressing}'" for s in failed]
@@ -88,14 +90,17 @@ def repro(repo, targets: list[str] | None = None, events: Events | None = None,
 def _run_plan(repo, graph: dict, plan: list, events: Events, opts: ReproOptions, confirm):
     """Each stage of ``plan`` in turn; ``(stages run, stages failed)``. As DVC, a failure stops
     everything ("fail"), skips the stages that depend on it ("keep-going"), or nothing
-    ("ignore")."""
-    ran, failed, skip = [], [], set()
+    ("ignore"); with ``force_downstream`` a stage that runs forces the stages that depend on it
+    directly (and so on down)."""
+    ran, failed, skip, forced = [], [], set(), set()
+    dependents = graphmod.dependents(graph) if opts.force_downstream else {}
     for stage in plan:
         if stage in skip:
             continue
         try:
-            if _repro_one(repo, stage, graph, events, opts, confirm):
+            if _repro_one(repo, stage, graph, events, opts, confirm, opts.force or stage in forced):
                 ran.append(stage)
+                forced.update(dependents.get(stage, ()))
         except UserError as exc:
             if opts.on_error == "fail":
                 raise
@@ -138,22 +143,24 @@ def select(stages: list, targets: list[str], root: str, opts: ReproOptions) -> l
     return chosen
 
 
-def _repro_one(repo, stage, graph: dict, events: Events, opts: ReproOptions, confirm) -> bool:
-    """Decide about one stage and reproduce it if it changed; whether it ran (or was restored)."""
+def _repro_one(repo, stage, graph: dict, events: Events, opts: ReproOptions, confirm,
+               force: bool) -> bool:
+    """Decide about one stage and reproduce it if it changed (or ``force``); whether it ran (or
+    was restored)."""
     locked = lock.read(stage.lock_path).get(stage.name)
     missing = changes.Missing(_upstream_outs(stage, graph)) if opts.allow_missing else None
-    reason = "forced" if opts.force else changes.why(repo, stage, locked, missing=missing)
+    reason = "forced" if force else changes.why(repo, stage, locked, missing=missing)
     if reason is None:
         events.skipped(stage, "didn't change")
         return False
-    if opts.pull and not opts.force and not opts.dry and \
+    if opts.pull and not force and not opts.dry and \
             changes.why(repo, stage, locked, missing=changes.Missing(_upstream_outs(stage, graph))) is None:
         events.pulling(stage)  # only data is missing: pulled, the stage need not run
         if repro_pull.pull_outputs(repo, stage, locked, opts.remote):
             return False
     if opts.interactive and not (confirm and confirm(stage, reason)):
         raise UserError(f"reproduction of '{stage.addressing}' aborted by the user")
-    _reproduce(repo, stage, locked, reason, events, opts)
+    _reproduce(repo, stage, locked, reason, events, opts, force)
     return True
 
 
@@ -168,7 +175,8 @@ def _upstream_outs(stage, graph: dict) -> dict[str, str]:
     return found
 
 
-def _reproduce(repo, stage, locked, reason: str, events: Events, opts: ReproOptions) -> None:
+def _reproduce(repo, stage, locked, reason: str, events: Events, opts: ReproOptions,
+               force: bool) -> None:
     """As DVC: outputs are removed, then restored from the run cache when an entry matches (not
     with --force), else the command runs; outputs are cached and dvc.lock written."""
     if stage.frozen:
@@ -178,11 +186,11 @@ def _reproduce(repo, stage, locked, reason: str, events: Events, opts: ReproOpti
             record(repo, stage, events, opts.no_commit)
         return
     if not opts.dry:
-        if opts.pull and not opts.force:
+        if opts.pull and not force:
             repro_pull.pull_missing_deps(repo, stage, opts.remote)
         _check_deps(stage)
         _remove_outs(repo, stage)
-    entry = None if opts.force else _cached_entry(repo, stage, locked, opts)
+    entry = None if force else _cached_entry(repo, stage, locked, opts)
     if entry is not None:
         events.cached(stage)
         if not opts.dry:
