@@ -21,14 +21,14 @@ COMMANDS = ["add", "commit", "status", "checkout", "pull", "push", "fetch", "gc"
             "get", "import", "update", "remove", "move", "unprotect", "data status", "du",
             "params diff", "metrics show", "metrics diff", "import-url", "get-url", "ls-url",
             "plots show", "plots diff", "plots templates", "repro", "dag", "stage add", "freeze",
-            "unfreeze"]
+            "unfreeze", "plots modify"]
 
 # command -> {"-s/--long" (the option's strings in DVC): why dataver lacks it}
 KNOWN_GAPS: dict[str, dict[str, str]] = {
     "add": {"-f/--force": "DVC's --force re-adds an output of a stage; dataver refuses that case"},
     "gc": {"--all-experiments": "dataver has no experiments"},
-    "import-url": {"--version-aware": "cloud versioning (version_id): not yet, and the test "
-                                      "servers keep no object versions to check it against"},
+    "import-url": {"--version-aware": "not yet: DVC records each file's version_id (a `files:` "
+                                      "list for a directory) and marks the output `push: false`"},
 }
 
 _OPTION = re.compile(r"(?<![\w<-])(--?[A-Za-z][\w-]*)")

@@ -1,4 +1,4 @@
-"""`dataver plots show|diff|templates`: the plots of dvc.yaml as DVC 3 draws them, in one
+"""`dataver plots show|diff|modify|templates`: the plots of dvc.yaml as DVC 3 draws them, in one
 offline HTML page (see docs/pipelines.md#plots)."""
 from __future__ import annotations
 
@@ -52,6 +52,23 @@ def register(sub) -> None:
         common(cmd)
         _display_options(cmd)
         cmd.set_defaults(func=func)
+    mod = psub.add_parser("modify", help="set display properties of a stage's plot output",
+                          description="Set or unset display properties of a plot output of a "
+                                      "dvc.yaml stage (an output or metric becomes a plot), as "
+                                      "`dvc plots modify`.")
+    common(mod)
+    mod.add_argument("target", metavar="TARGET", help="the plots file (an output of a dvc.yaml stage)")
+    mod.add_argument("-t", "--template", metavar="NAME_OR_PATH", help="template for the plot")
+    mod.add_argument("-x", metavar="FIELD", help="field for the X axis")
+    mod.add_argument("-y", metavar="FIELD", help="field for the Y axis")
+    mod.add_argument("--no-header", dest="header", action="store_false", default=None,
+                     help="the CSV/TSV file has no header row")
+    mod.add_argument("--title", metavar="TEXT", help="plot title")
+    mod.add_argument("--x-label", metavar="TEXT", help="X axis label")
+    mod.add_argument("--y-label", metavar="TEXT", help="Y axis label")
+    mod.add_argument("--unset", nargs="*", metavar="PROPERTY",
+                     help="remove these properties (template, x, y, x_label, y_label, title, header)")
+    mod.set_defaults(func=run_modify)
     tpl = psub.add_parser("templates", help="list the built-in templates, or print one",
                           description="List the built-in plot templates, or print TEMPLATE's JSON "
                                       "(save it under .dvc/plots/ to customise it).")
@@ -59,6 +76,16 @@ def register(sub) -> None:
     tpl.add_argument("template", nargs="?", metavar="TEMPLATE")
     tpl.set_defaults(func=run_templates)
     p.set_defaults(func=lambda args: p.print_help() or 2)
+
+
+def run_modify(args) -> int:
+    from dataver.pipeline.plots_modify import PROPS, modify
+    from dataver.repo import Repo
+
+    with Repo() as repo:
+        stage = modify(repo, args.target, {k: getattr(args, k) for k in PROPS}, args.unset)
+    echo(args, f"Modifying stage '{stage.name}' in '{os.path.relpath(stage.dvcyaml)}'")
+    return 0
 
 
 def run_show(args) -> int:
