@@ -37,12 +37,15 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 
 from dataver import sampledata  # noqa: E402
 
-# step name -> (description, issue-5 target ratio dataver/DVC)
+# step name -> (description, target ratio dataver/DVC: issue 5's; data status, du, ls-url issue 15's)
 STEPS = {
     "add_dir": ("add a directory of N files", 0.25),
     "add_large": ("add the large file", 0.5),
     "status_noop": ("status, nothing changed", 0.1),
     "add_noop": ("add again, nothing changed", 0.1),
+    "data_status_noop": ("data status, nothing changed", 0.1),
+    "du": ("du of the directory", 0.2),
+    "ls_url": ("ls-url -R of the directory", 0.2),
     "status_changed": ("status after changing 1% of files", 0.15),
     "readd_changed": ("re-add after changing 1% of files", 0.15),
     "diff": ("diff HEAD~1 HEAD", None),
@@ -232,6 +235,9 @@ class Bench:
         self.git_commit(repos, "v1")
         self.step("status_noop", rnd, repos, ["status", "-q"], stat_all, ok_codes=(0, 1))
         self.step("add_noop", rnd, repos, ["add", "-q", "data"], stat_all)
+        self.step("data_status_noop", rnd, repos, ["data", "status"], stat_all, ok_codes=(0, 1))
+        self.step("du", rnd, repos, ["du", "data"], "du -s data > /dev/null")
+        self.step("ls_url", rnd, repos, ["ls-url", "-R", "data"], "find data > /dev/null")
         changed = os.path.join(self.work, "changed.lst")
 
         def change(tool, repo):

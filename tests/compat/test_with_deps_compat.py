@@ -185,3 +185,19 @@ def test_no_relink_as_dvc(pair, command, relink):
     _same(ours, theirs)
     links = [os.stat(root / "data" / "x.txt").st_nlink for root in pair]
     assert links == ([2, 2] if relink else [1, 1])
+
+
+@pytest.mark.parametrize("relink", [True, False], ids=["relink", "no-relink"])
+def test_no_relink_of_a_stage_output_as_dvc(pair, relink):
+    flags = [] if relink else ["--no-relink"]
+    for root in pair:
+        dvc("config", "cache.type", "hardlink", cwd=root)
+        path = root / "d.txt"
+        path.unlink()
+        path.write_text("new\n")
+    ours, theirs = pair
+    dataver("commit", "-f", *flags, "three", cwd=ours)
+    dvc("commit", "-f", *flags, "three", cwd=theirs)
+    _same(ours, theirs)
+    links = [os.stat(root / "d.txt").st_nlink for root in pair]
+    assert links == ([2, 2] if relink else [1, 1])

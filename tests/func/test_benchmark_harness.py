@@ -19,7 +19,8 @@ def test_harness_reports_every_step(tmp_path):
     assert proc.returncode == 0, proc.stderr + proc.stdout
     doc = json.loads(out.read_text())
     timed = {row["step"] for row in doc["steps"] if "skipped" not in row}
-    assert {"add_dir", "add_large", "status_noop", "add_noop", "status_changed", "readd_changed",
+    assert {"add_dir", "add_large", "status_noop", "add_noop", "data_status_noop", "du", "ls_url",
+            "status_changed", "readd_changed",
             "checkout_deleted", "checkout_prev", "version"} <= timed
     for row in doc["steps"]:
         if "skipped" not in row:

@@ -42,7 +42,8 @@ def commit(repo, targets: list[str] | None = None, force: bool = False, confirm=
                         f"unable to commit changed stage '{stage.addressing}': {reason}",
                         hint="use -f/--force to commit it anyway")
                 # as `dvc commit`: saved to the run cache even with a plain uncached output
-                record(repo, stage, told, verb="commit", save_run=runcache.can_hash(stage))
+                record(repo, stage, told, verb="commit", save_run=runcache.can_hash(stage),
+                       relink=relink)
         repo.state.flush()
     results = addops.commit(repo, plain, force=force, relink=relink,
                             progress=progress) if plain or not targets else []

@@ -291,11 +291,12 @@ def _run_command(repo, stage, cmd: str) -> None:
 
 
 def record(repo, stage, events: Events, no_commit: bool = False, verb: str = "reproduce",
-           save_run: bool | None = None) -> None:
+           save_run: bool | None = None, relink: bool = True) -> None:
     """Hash dependencies, cache outputs (not with ``no_commit``), save the run to the run
     cache, then write the stage's dvc.lock entry (last, so a crash before it leaves the stage
     unlocked, never locked to uncached data). ``verb`` names the command in errors;
-    ``save_run`` overrides repro's rule for saving to the run cache."""
+    ``save_run`` overrides repro's rule for saving to the run cache; ``relink=False`` leaves
+    cached outputs as they are instead of linking them to the cache (commit --no-relink)."""
     deps = [_hash(repo, stage, dep, cache=False) for dep in stage.deps]
     values = paramsmod.values(stage.wdir, stage.params)
     outs = []
@@ -305,7 +306,7 @@ def record(repo, stage, events: Events, no_commit: bool = False, verb: str = "re
             if not os.path.lexists(path):
                 raise UserError(f"failed to {verb} '{stage.addressing}': output '{out.path}' does not exist",
                                 hint="the command must create every output the stage lists")
-            outs.append(_hash(repo, stage, out.path, cache=out.cache and not no_commit))
+            outs.append(_hash(repo, stage, out.path, cache=out.cache and not no_commit, relink=relink))
             if out.cache and not isinstance(repo.scm, scm.NoScm) and not repo.scm.is_ignored(path):
                 scm.ignore(path)
         entry = lock.stage_entry(stage.cmd, deps, values, outs)
@@ -316,7 +317,7 @@ def record(repo, stage, events: Events, no_commit: bool = False, verb: str = "re
         events.lock_written(stage.lock_path, created)
 
 
-def _hash(repo, stage, path: str, cache: bool) -> dict:
+def _hash(repo, stage, path: str, cache: bool, relink: bool = True) -> dict:
     abspath = stage.abspath(path)
     if os.path.isdir(abspath):
         oid, size, nfiles = addops._add_dir(repo, abspath, no_commit=not cache)
@@ -324,6 +325,6 @@ def _hash(repo, stage, path: str, cache: bool) -> dict:
     else:
         oid, size = addops._add_file(repo, abspath, no_commit=not cache)
         nfiles, isexec = None, addops.is_exec(abspath)
-    if cache and addops._links_to_cache(repo, oid, abspath):
+    if cache and relink and addops._links_to_cache(repo, oid, abspath):
         repo.materialize(abspath, oid, "md5", isexec, force=True, relink=True)
     return lock.hash_entry(path, oid, size, nfiles, isexec)
