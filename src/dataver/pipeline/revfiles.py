@@ -243,6 +243,8 @@ class RevFiles:
                 return None
             return sorted(os.path.relpath(p, self.repo.root).replace(os.sep, "/")
                           for p in walk_files(abspath))
+        if self.tree.entries.get(rel, ("",))[0] == "blob":
+            return None  # a file in git: no need to read which outputs the revision records
         if self.tree.is_dir(rel):
             prefix = rel.rstrip("/") + "/"
             return sorted(p for p, (kind, *_r) in self.tree.entries.items()
