@@ -443,8 +443,8 @@ class Repo:
 
     @staticmethod
     def ls_url(url, **kwargs):
-        """List a URL as DVC's ``Repo.ls_url``; see :func:`dataver.ops.import_url.ls_url`."""
-        from dataver.ops.import_url import ls_url
+        """List a URL as DVC's ``Repo.ls_url``; see :func:`dataver.ops.ls_url.ls_url`."""
+        from dataver.ops.ls_url import ls_url
 
         return ls_url(url, **kwargs)
 

@@ -42,3 +42,40 @@ def test_unknown_option_and_scheme_are_user_errors():
     with pytest.raises(UserError, match="not configured"):
         open_url("remote://nope/x")
     assert open_url(os.curdir).is_local
+
+
+@pytest.mark.parametrize("maxdepth", [None, 1, 2])
+def test_local_walk_lists_what_fsspec_lists(tmp_path, maxdepth):
+    from fsspec.implementations.local import LocalFileSystem
+
+    from dataver.ops.ls_url import _walk_local
+
+    for rel in ("a/1", "a/b/2", "a/b/c/3", "d/4", "5"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(rel * 3)
+    os.symlink("a", tmp_path / "dirlink")
+    os.symlink("nowhere", tmp_path / "a" / "broken")
+    os.symlink("../5", tmp_path / "d" / "filelink")
+    (tmp_path / "empty").mkdir()
+
+    def shape(walk):
+        return [(root, {n: (i["name"], i["size"], i["type"]) for n, i in dirs.items()},
+                 {n: (i["name"], i["size"], i["type"]) for n, i in files.items()})
+                for root, dirs, files in walk]
+
+    base = str(tmp_path)
+    assert shape(_walk_local(base, maxdepth)) == \
+        shape(LocalFileSystem().walk(base, detail=True, maxdepth=maxdepth))
+
+
+def test_local_info_matches_fsspec(tmp_path):
+    from fsspec.implementations.local import LocalFileSystem
+
+    from dataver.ops.url_fs import local_info
+
+    (tmp_path / "f").write_text("12345")
+    os.symlink("f", tmp_path / "l")
+    for name in ("f", "l", ""):
+        path = str(tmp_path / name) if name else str(tmp_path) + "/"
+        theirs = LocalFileSystem().info(path)
+        assert local_info(path) == {k: theirs[k] for k in ("name", "size", "type", "islink")}

@@ -82,7 +82,7 @@ def _config(url: str):
 
 def run_ls_url(args) -> int:
     from dataver.cli.history import show_sized
-    from dataver.ops.import_url import ls_url_tree
+    from dataver.ops.ls_url import ls_url_tree
     from dataver.repo import Repo
 
     if args.tree:

@@ -1,4 +1,4 @@
-"""`ls-url`, `get-url`, `import-url` and `update` of URL imports (DVC 3.x compatible).
+"""`get-url`, `import-url` and `update` of URL imports (DVC 3.x compatible); `ls-url` is in ls_url.py.
 
 An import-url `.dvc` file is a frozen stage whose one dependency is the URL with what identifies
 the source's version (``md5`` of a local file or directory, ``etag`` on S3, ``checksum`` over
@@ -34,69 +34,6 @@ from dataver.ops.import_doc import ImportResult, check_dest, finish_import, stag
 from dataver.ops.url_fs import UrlSource, open_url, url_error
 
 BATCH = 64  # remote files downloaded at once before they are hashed and stored
-
-
-# --- ls-url -------------------------------------------------------------------------------------
-def ls_url(url: str, recursive: bool = False, maxdepth: int | None = None,
-           fs_config: dict | None = None, config=None) -> list[dict]:
-    """Entries ``{"path", "isdir", "size"}`` as DVC's ``Repo.ls_url`` returns them: the URL
-    itself when it is a file (or ``maxdepth`` is 0), else its contents, names relative to it;
-    directories are listed as entries unless ``recursive`` goes into them."""
-    source = open_url(url, fs_config, config)
-    info = source.info()
-    if maxdepth == 0 or not source.is_dir(info):
-        return [{"path": info["name"], "isdir": False}]
-    base = source.path.rstrip("/")
-    result = []
-    try:
-        for root, dirs, files in source.fs.walk(base, detail=True, maxdepth=maxdepth):
-            depth = 0 if root.rstrip("/") == base else root[len(base) + 1:].count("/") + 1
-            listed = dict(files)
-            if not recursive or (maxdepth and depth >= maxdepth - 1):
-                listed.update(dirs)  # directories not gone into are entries themselves
-            for name, entry in listed.items():
-                rel = entry["name"][len(base) + 1:] if entry["name"].startswith(base + "/") else name
-                result.append({"path": rel, "isdir": entry.get("type") == "directory",
-                               "size": entry.get("size")})
-            if not recursive:
-                break
-    except UserError:
-        raise
-    except Exception as exc:
-        raise url_error(url, exc) from exc
-    return result
-
-
-def ls_url_tree(url: str, maxdepth: int | None = None, fs_config: dict | None = None,
-                config=None) -> list[tuple]:
-    """Rows ``(size, isdir, text)`` of ``ls-url --tree``: the URL as named, then its contents
-    sorted by name, each line drawn with DVC's box characters, down to ``maxdepth`` levels."""
-    source = open_url(url, fs_config, config)
-    info = source.info()
-    name = url if source.is_local else source.path
-    rows = [(info.get("size"), source.is_dir(info), name)]
-    if source.is_dir(info):
-        _tree_rows(source, info["name"], maxdepth, "", rows)
-    return rows
-
-
-def _tree_rows(source: UrlSource, path: str, maxdepth: int | None, prefix: str, rows) -> None:
-    if maxdepth is not None and maxdepth <= 0:
-        return
-    try:
-        infos = sorted(source.fs.ls(path, detail=True), key=lambda i: i["name"])
-    except FileNotFoundError:  # a broken symlink
-        infos = []
-    except Exception as exc:
-        raise url_error(source.url, exc) from exc
-    depth = None if maxdepth is None else maxdepth - 1
-    for i, info in enumerate(infos):
-        last = i == len(infos) - 1
-        name = info["name"].rstrip("/").rsplit("/", 1)[-1]
-        isdir = info.get("type") == "directory"
-        rows.append((info.get("size"), isdir, prefix + ("└── " if last else "├── ") + name))
-        if isdir:
-            _tree_rows(source, info["name"], depth, prefix + ("    " if last else "│   "), rows)
 
 
 # --- get-url ------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ or fsspec's token of the HEAD answer) for HTTP.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -23,13 +24,21 @@ CONTENT_HASHED = frozenset({"", "ssh"})
 
 @dataclass
 class UrlSource:
-    """An opened URL: ``fs`` (None for a local path: plain ``os`` calls) and the path in it."""
+    """An opened URL: its fsspec filesystem ``fs`` and the path in it."""
 
     url: str  # as the user gave it: what the .dvc file records
     scheme: str  # "" for a local path
-    fs: object
+    _fs: object  # None for a local path until ``fs`` is first used
     path: str  # in ``fs``'s notation (an absolute, unnormalised path for local)
     fs_config: dict = field(default_factory=dict)
+
+    @property
+    def fs(self):
+        if self._fs is None:  # local: fsspec only when needed (listing a folder needs none)
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._fs = LocalFileSystem()
+        return self._fs
 
     @property
     def is_local(self) -> bool:
@@ -47,7 +56,7 @@ class UrlSource:
 
     def info_of(self, path: str) -> dict:
         try:
-            return self.fs.info(path)
+            return local_info(path) if self.is_local else self.fs.info(path)
         except FileNotFoundError:
             raise PathMissingError(f"The path '{self.url}' does not exist",
                                    hint="check the URL (and --fs-config for its server)") from None
@@ -98,6 +107,37 @@ class UrlSource:
         return {"etag": etag} if etag else {"checksum": str(self.fs.checksum(info["name"]))}
 
 
+def local_info(path: str) -> dict:
+    """fsspec's ``LocalFileSystem.info`` fields that dataver reads (name, size, type, islink),
+    the same values, without importing fsspec: a symlink is followed for size and type."""
+    import stat
+
+    out = os.stat(path, follow_symlinks=False)
+    link = stat.S_ISLNK(out.st_mode)
+    if link:
+        out = os.stat(path, follow_symlinks=True)
+    kind = "directory" if stat.S_ISDIR(out.st_mode) else "file" if stat.S_ISREG(out.st_mode) else "other"
+    return {"name": path.rstrip("/") or "/", "size": out.st_size, "type": kind, "islink": link}
+
+
+def _posix_absolute(path: str) -> str:
+    """An absolute local path as fsspec's ``make_path_posix`` makes it, so that names match
+    what fsspec lists (relative to the cwd, ``~`` expanded, nothing else normalised)."""
+    if os.sep != "/":
+        from fsspec.implementations.local import make_path_posix
+
+        return make_path_posix(path)
+    if path.startswith("/"):
+        return path
+    if path.startswith("~"):
+        return os.path.expanduser(path)
+    if path.startswith("./"):
+        path = path[2:]
+    elif path == ".":
+        path = ""
+    return f"{os.getcwd()}/{path}"
+
+
 def check_relpath(rel: str, url: str) -> None:
     """A name from a server listing must stay below the directory it was listed in."""
     parts = rel.split("/")
@@ -132,7 +172,7 @@ def parse_fs_config(pairs: list[str] | None, option: str = "--fs-config") -> dic
 
 def open_url(url: str, fs_config: dict | None = None, config=None) -> UrlSource:
     """Open ``url``; ``config`` (a repo's Config) resolves ``remote://NAME/...`` URLs."""
-    from dataver.remote.registry import check_option, scheme_of
+    from dataver.config import is_url
 
     fs_config = dict(fs_config or {})
     if not url:
@@ -141,12 +181,13 @@ def open_url(url: str, fs_config: dict | None = None, config=None) -> UrlSource:
     target = url
     if url.startswith("remote://"):
         target, conf = _resolve_remote(url, config, fs_config)
-    scheme = scheme_of(target)
+    # the registry's scheme_of, without importing the remote machinery for a local path
+    scheme = urlsplit(target).scheme.lower() if is_url(target) else ""
     if scheme in ("", "file"):
-        from fsspec.implementations.local import LocalFileSystem, make_path_posix
-
         path = urlsplit(target).path if scheme == "file" else target
-        return UrlSource(url, "", LocalFileSystem(), make_path_posix(path), fs_config)
+        return UrlSource(url, "", None, _posix_absolute(path), fs_config)
+    from dataver.remote.registry import check_option
+
     for option in fs_config:
         check_option(target, option, "--fs-config")
     return UrlSource(url, scheme, *_open_fs(target, scheme, conf), fs_config=fs_config)
