@@ -27,8 +27,6 @@ COMMANDS = ["add", "commit", "status", "checkout", "pull", "push", "fetch", "gc"
 KNOWN_GAPS: dict[str, dict[str, str]] = {
     "add": {"-f/--force": "DVC's --force re-adds an output of a stage; dataver refuses that case"},
     "gc": {"--all-experiments": "dataver has no experiments"},
-    "import-url": {"--version-aware": "not yet: DVC records each file's version_id (a `files:` "
-                                      "list for a directory) and marks the output `push: false`"},
 }
 
 _OPTION = re.compile(r"(?<![\w<-])(--?[A-Za-z][\w-]*)")

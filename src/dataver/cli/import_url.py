@@ -34,6 +34,9 @@ def register(sub) -> None:
                       help="write the .dvc file with the source's version, without data")
     p.add_argument("-j", "--jobs", type=positive_int, metavar="N", help="transfers at once")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing data or .dvc file")
+    p.add_argument("--version-aware", action="store_true",
+                   help="record each file's version (S3 buckets with versioning): `pull` gets those "
+                        "versions from the source, `push` sends nothing")
     _fs_config(p)
     p.set_defaults(func=run_import_url)
 
@@ -124,6 +127,7 @@ def run_import_url(args) -> int:
         result = repo.imp_url(args.url, args.out, no_exec=args.no_exec,
                               no_download=args.no_download, to_remote=args.to_remote,
                               remote=args.remote, jobs=args.jobs, force=args.force,
-                              fs_config=_parsed_fs_config(args))
+                              fs_config={**_parsed_fs_config(args),
+                                         **({"version_aware": True} if args.version_aware else {})})
         _hint(args, repo, [result])
     return 0

@@ -23,6 +23,40 @@ def unfetched_imports(repo, targets: list[str] | None) -> list:
                    if url_dep(item.dvcfile) is not None or repo_dep(item.dvcfile) is not None])
 
 
+def fetch_versioned_imports(repo, targets: list[str] | None, jobs: int | None = None) -> int:
+    """For the version-aware URL imports among ``targets`` (``push: false``: no remote has
+    their data) whose objects the cache lacks: fetch the recorded versions from the source, as
+    `dvc fetch` does; returns the objects stored."""
+    from dataver.ops.targets import resolve_partial, unique
+
+    items = unique([item for item, _sub in resolve_partial(repo, targets)
+                    if item.out.push is False and item.out.md5 and not _cached(repo, item.out)])
+    if not items:  # the usual case: no need to load the import modules
+        return 0
+    from dataver.ops.import_url import fetch_recorded, url_dep
+
+    stored = 0
+    for item in items:
+        dep = url_dep(item.dvcfile)
+        options = (dep or {}).get("fs_config") or {}
+        if dep is not None and str(options.get("version_aware", "")).lower() in ("true", "1", "yes"):
+            stored += fetch_recorded(repo, item.dvcfile.path, dep, item.out.md5, jobs)
+    return stored
+
+
+def _cached(repo, out) -> bool:
+    """Whether the cache holds the output's object (and, for a folder, every file's)."""
+    if not repo.odb.exists(out.md5):
+        return False
+    if not out.is_dir:
+        return True
+    try:
+        entries = repo.odb.read_manifest(out.md5).entries
+    except Exception:  # a corrupt manifest: fetching again is the repair
+        return False
+    return len(repo.odb.existing(set(entries.values()))) == len(set(entries.values()))
+
+
 def pull_imports(repo, targets: list[str] | None, force: bool = False,
                  jobs: int | None = None) -> list[str]:
     """Download each import without data among ``targets`` whose output is missing (or, with

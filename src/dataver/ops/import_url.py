@@ -31,7 +31,7 @@ from dataver import dvcfile, scm
 from dataver.errors import UserError
 from dataver.manifest import Manifest
 from dataver.ops.import_doc import ImportResult, check_dest, finish_import, stage_md5
-from dataver.ops.url_fs import UrlSource, open_url, url_error
+from dataver.ops.url_fs import UrlSource, open_url, url_error, version_id
 
 BATCH = 64  # remote files downloaded at once before they are hashed and stored
 
@@ -163,6 +163,12 @@ def _dep_meta(repo, source: UrlSource, info: dict, files) -> dict:
 
     from dataver.hashing import md5_bytes
 
+    if source.version_aware:  # DVC's form: each file's version, no tree of versions cached
+        if files is None:
+            return {**source.version_meta(info), "size": info.get("size"),
+                    "version_id": version_id(info, source.url)}
+        return {"files": [{"relpath": rel, **source.version_meta(finfo), "size": finfo.get("size"),
+                           "version_id": version_id(finfo, source.url)} for rel, _path, finfo in files]}
     if files is None:
         return {**source.version_meta(info), "size": info.get("size")}
     # a directory: its files' versions as a `.dir`-like tree (sorted by relpath, as files are)
@@ -209,6 +215,8 @@ def store(repo, source: UrlSource, info: dict, files, sink, jobs: int | None = N
     """Put the source's data (``files`` below it, or the file itself when None) into ``sink``;
     ``(oid, size, nfiles or None)``."""
     items = [("", source.path, info)] if files is None else files
+    if source.version_aware:  # the very versions recorded, whatever was written since
+        items = [(rel, source.versioned(path, finfo), finfo) for rel, path, finfo in items]
     if source.is_local:  # hashed as it is copied into the sink: each byte read once
         oids = {rel: sink.add_file(path, finfo.get("size")) for rel, path, finfo in items}
         size = sum(finfo.get("size") or 0 for _rel, _path, finfo in items)
@@ -319,11 +327,15 @@ def _new_doc(path: str, fs_config: dict | None, out_path: str, no_exec: bool, fi
     if not no_exec:
         doc["md5"] = ""
     doc["frozen"] = True
-    dep = CommentedMap((k, v) for k, v in (fields or {}).items() if v is not None)
+    fields = dict(fields or {})
+    files = fields.pop("files", None)
+    dep = CommentedMap((k, v) for k, v in fields.items() if v is not None)
     dep["hash"] = "md5"
     dep["path"] = path
     if fs_config:
         dep["fs_config"] = CommentedMap(fs_config)
+    if files is not None:  # a version-aware directory's files, after fs_config as DVC writes
+        dep["files"] = files
     doc["deps"] = [dep]
     doc["outs"] = [CommentedMap(hash="md5", path=out_path)]
     return doc
@@ -340,6 +352,8 @@ def _fetch_and_write(repo, source, dvc_path, dest, no_download, to_remote, remot
     if stored is not None:
         oid, size, nfiles = stored
         doc["outs"][0] = dvcfile.new_out_map(doc["outs"][0]["path"], oid, size, nfiles, False)
+    if source.version_aware:  # as DVC: the source keeps the data; pull gets it from there
+        doc["outs"][0]["push"] = False
     doc["md5"] = stage_md5(doc)
     _save(repo, dvc_path, doc, dest, stored if not to_remote else None)
 
@@ -347,7 +361,7 @@ def _fetch_and_write(repo, source, dvc_path, dest, no_download, to_remote, remot
 def _set_version(dep, fields: dict) -> None:
     """Record the source's version in an existing dependency as DVC merges its fresh one into
     the loaded one: values change in place, new keys go at the end, keys not written go."""
-    for key in ("md5", "etag", "checksum", "size", "nfiles", "version_id"):
+    for key in ("md5", "etag", "checksum", "size", "nfiles", "version_id", "files"):
         if fields.get(key) is None:
             dep.pop(key, None)
     for key, value in fields.items():
@@ -384,11 +398,12 @@ def update_url(repo, dvc_path: str, no_download: bool = False, to_remote: bool =
     dest = os.path.normpath(os.path.join(os.path.dirname(dvc_path), str(out["path"])))
     repo.check_inside(dest, where=dvc_path)
     source = _dep_source(repo, dvc_path, dep)
-    old = {k: dep.get(k) for k in ("md5", "etag", "checksum")}
+    versions = ("md5", "etag", "checksum", "version_id", "files")
+    old = {k: dep.get(k) for k in versions}
     have_data = out.get("md5") and (to_remote or os.path.exists(dest))
     if not no_download and not to_remote and have_data:
         probe, _ = fetch(repo, source, None, download=False)
-        if all(old.get(k) == probe.get(k) for k in ("md5", "etag", "checksum")) and data.get("md5"):
+        if all(old.get(k) == probe.get(k) for k in versions) and data.get("md5"):
             return ImportResult(dvc_path, dest, "", changed=False)
     sink = None if no_download else RemoteSink(repo, remote, jobs) if to_remote else CacheSink(repo)
     try:
@@ -411,6 +426,31 @@ def update_url(repo, dvc_path: str, no_download: bool = False, to_remote: bool =
     shown = shown_source(os.path.normpath(source.path)) if source.is_local else source.url
     return ImportResult(dvc_path, dest, "", source=None if to_remote else shown)
 
+
+
+def fetch_recorded(repo, dvc_path: str, dep, out_md5: str, jobs: int | None = None) -> int:
+    """Store in the cache the versions a version-aware import's ``dep`` records (each file's
+    ``version_id``), read from the source, and check they make the recorded output
+    ``out_md5``; returns the objects stored (the files and a `.dir`)."""
+    from dataver.ops.url_fs import check_relpath
+
+    source = _dep_source(repo, dvc_path, dep)
+    base = source.path.rstrip("/")
+    if dep.get("files") is None:
+        info, files = {"name": source.path, "size": dep.get("size"), "VersionId": dep.get("version_id")}, None
+    else:
+        info, files = None, []
+        for entry in dep["files"]:
+            rel = str(entry.get("relpath"))
+            check_relpath(rel, source.url)  # the .dvc file is untrusted input
+            files.append((rel, f"{base}/{rel}", {"name": f"{base}/{rel}", "size": entry.get("size"),
+                                                  "VersionId": entry.get("version_id")}))
+    oid, _size, nfiles = store(repo, source, info, files, CacheSink(repo), jobs)
+    if oid != out_md5:
+        raise UserError(f"the versions of '{source.url}' that '{os.path.relpath(dvc_path)}' records "
+                        f"hash to {oid}, not to the output's {out_md5}",
+                        hint="the source's old versions changed or went: `dataver update` records the current ones")
+    return 1 if nfiles is None else nfiles  # files, as DVC counts them (not the .dir)
 
 
 def _dep_source(repo, dvc_path: str, dep) -> UrlSource:

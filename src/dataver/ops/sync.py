@@ -113,6 +113,9 @@ def fetch(repo, targets=None, remote=None, jobs=None, progress: Progress | None 
         raise UserError("--max-size and --type apply to the workspace's outputs only",
                         hint="leave out the revision options (-a, -T, -A, --rev) or the filters")
     with repo.lock:
+        from_sources = 0
+        if used is None:  # version-aware imports: their data comes from the source, not a remote
+            from_sources = import_pull.fetch_versioned_imports(repo, targets, jobs)
         used = used if used is not None else transfer.used_in_workspace(repo, targets, keep=keep)
         if run_cache:
             entries, extra = _run_cache(repo, remote, jobs, "fetch_entries")
@@ -125,9 +128,12 @@ def fetch(repo, targets=None, remote=None, jobs=None, progress: Progress | None 
             result = fetch(repo, targets, remote, jobs, progress, used)
             result.transferred += entries + got.transferred
             return result
+        used = [u for u in used if not repo.odb.exists(u.oid, u.hash_name)] if from_sources else used
         if not used:
-            return transfer.Result()
-        return _each_remote(repo, used, remote, jobs, _mover(repo, "fetch", progress))
+            return transfer.Result(transferred=from_sources)
+        result = _each_remote(repo, used, remote, jobs, _mover(repo, "fetch", progress))
+        result.transferred += from_sources
+        return result
 
 
 def output_filter(repo, max_size: int | None = None, types: list[str] | None = None):

@@ -50,6 +50,17 @@ class UrlSource:
         rather than by what the server says (etag, checksum)."""
         return self.scheme in CONTENT_HASHED
 
+    @property
+    def version_aware(self) -> bool:
+        """Whether versions are recorded and read by version id (``fs_config: version_aware``)."""
+        return str(self.fs_config.get("version_aware", "")).lower() in ("true", "1", "yes")
+
+    def versioned(self, path: str, info: dict) -> str:
+        """``path`` of the version ``info`` names (its own path unless version-aware)."""
+        if not self.version_aware:
+            return path
+        return f"{path}?versionId={version_id(info, self.url)}"
+
     def info(self) -> dict:
         """fsspec's info of the URL itself; a one-line error when nothing is there."""
         return self.info_of(self.path)
@@ -105,6 +116,15 @@ class UrlSource:
         if self.scheme == "azure" and etag and not str(etag).startswith('"'):
             return {"etag": f'"{etag}"'}
         return {"etag": etag} if etag else {"checksum": str(self.fs.checksum(info["name"]))}
+
+
+def version_id(info: dict, url: str) -> str:
+    """The version id of a listed object of a version-aware source."""
+    vid = info.get("VersionId") or info.get("version_id")
+    if not vid:
+        raise UserError(f"'{url}' returned no object version for '{info.get('name')}'",
+                        hint="turn versioning on for the bucket, or import without --version-aware")
+    return str(vid)
 
 
 def local_info(path: str) -> dict:
@@ -183,6 +203,9 @@ def open_url(url: str, fs_config: dict | None = None, config=None) -> UrlSource:
         target, conf = _resolve_remote(url, config, fs_config)
     # the registry's scheme_of, without importing the remote machinery for a local path
     scheme = urlsplit(target).scheme.lower() if is_url(target) else ""
+    if scheme != "s3" and str(fs_config.get("version_aware", "")).lower() in ("true", "1", "yes"):
+        raise UserError(f"'{url}': version-aware imports are supported for s3:// URLs only",
+                        hint="import it without --version-aware")
     if scheme in ("", "file"):
         path = urlsplit(target).path if scheme == "file" else target
         return UrlSource(url, "", None, _posix_absolute(path), fs_config)
