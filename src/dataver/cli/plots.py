@@ -33,7 +33,7 @@ def _display_options(parser) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("plots", help="draw the plots of dvc.yaml (show, diff, templates)",
+    p = sub.add_parser("plots", help="draw the plots of dvc.yaml (show, diff, modify, templates)",
                        description="Draw the plots dvc.yaml defines (top-level `plots:` and stage "
                                    "plot outputs) as DVC does, in one HTML page that opens offline.")
     common(p)
