@@ -42,6 +42,12 @@ _KNOWN = {
 _PATH_KEYS = {("cache", "dir")}
 
 
+def truthy(value: Any) -> bool:
+    """A remote or fs_config option read as a flag, as the remote registry reads them
+    (``true``, ``1``, ``yes``, ``on``; a YAML boolean)."""
+    return str(value).strip().lower() in ("true", "1", "yes", "on")
+
+
 def _to_bool(section: str, key: str, value: Any) -> bool:
     # Only true and false, in any case, as DVC's schema takes them ("yes" or "1" break DVC).
     if isinstance(value, bool):

@@ -93,12 +93,13 @@ class TransferError(RemoteError):
 
 # --- what the targets need ------------------------------------------------------------------
 def used_in_workspace(repo, targets: list[str] | None = None, for_push: bool = False,
-                      keep=None) -> list[Used]:
+                      keep=None, resolved=None) -> list[Used]:
     """The objects the current `.dvc` files need for ``targets`` (all outputs if None). A target
     inside a tracked directory selects only that part of it. Stored data cards come along
-    (see :func:`card_used`). ``keep(item)``, if given, says which outputs count."""
+    (see :func:`card_used`). ``keep(item)``, if given, says which outputs count; ``resolved``
+    is ``resolve_partial(repo, targets)`` when the caller has it already."""
     result = []
-    for item, subpath in resolve_partial(repo, targets):
+    for item, subpath in resolved if resolved is not None else resolve_partial(repo, targets):
         out = item.out
         if out.md5 is None or not out.cache or (for_push and not out.push):
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 
 import pytest
@@ -88,6 +89,15 @@ def pair(tmp_path):
         tool("init", cwd=path)
         git(path, "commit", "-qm", "init")
     return a, b
+
+
+def twin_copies(made, tmp_path, inner: str = "") -> tuple:
+    """Two copies of the prepared tree ``made``: (dataver's, dvc's), each ``inner`` below it."""
+    copies = []
+    for name in ("ours", "theirs"):
+        shutil.copytree(made, tmp_path / name, symlinks=True)
+        copies.append(tmp_path / name / inner if inner else tmp_path / name)
+    return tuple(copies)
 
 
 def make_tree(root, spec: dict, executable: tuple = ()) -> None:

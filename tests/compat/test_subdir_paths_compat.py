@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.compat.conftest import dataver, dvc, dvc_repo, make_tree
+from tests.compat.conftest import dataver, dvc, dvc_repo, make_tree, twin_copies
 from tests.conftest import git
 
 pytestmark = pytest.mark.compat
@@ -32,11 +32,7 @@ def made(tmp_path_factory):
 
 @pytest.fixture
 def pair(made, tmp_path):
-    copies = []
-    for name in ("ours", "theirs"):
-        shutil.copytree(made, tmp_path / name)
-        copies.append(tmp_path / name / "repo")
-    return copies
+    return twin_copies(made, tmp_path, "repo")
 
 
 def _lines(text: str) -> list[str]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import pytest
 
 from dataver.pipeline import lock
-from tests.compat.conftest import assert_same, dataver, dvc, dvc_repo, make_tree
+from tests.compat.conftest import assert_same, dataver, dvc, dvc_repo, make_tree, twin_copies
 from tests.conftest import git
 
 pytestmark = pytest.mark.compat
@@ -57,10 +56,7 @@ def made(tmp_path_factory):
 @pytest.fixture
 def pair(made, tmp_path):
     """Two copies of the pipeline repository: (dataver's, dvc's)."""
-    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
-    shutil.copytree(made, ours, symlinks=True)
-    shutil.copytree(made, theirs, symlinks=True)
-    return ours, theirs
+    return twin_copies(made, tmp_path)
 
 
 def _same(ours, theirs) -> None:

@@ -77,16 +77,13 @@ def add_to_remote(repo, target: str, out: str | None = None, remote: str | None 
 
 
 def _destination(repo, source, target: str, out: str | None) -> str:
-    """The output's absolute path: ``out`` (inside it when it is a folder that is not itself
-    an output), else the target when it lies in the repository, else its name here."""
-    name = os.path.basename(source.path.rstrip("/"))
-    if out:
-        dest = os.path.abspath(out)
-        if os.path.isdir(dest) and not os.path.exists(dvcfile.dvcfile_for(dest)):
-            dest = os.path.join(dest, name)
-    elif source.is_local and is_inside(os.path.abspath(target), repo.root):
+    """The output's absolute path: as import-url places it, except that a target inside the
+    repository (with no ``out``) is its own output."""
+    from dataver.ops.import_url import output_path
+
+    if not out and source.is_local and is_inside(os.path.abspath(target), repo.root):
         dest = os.path.abspath(target)
     else:
-        dest = os.path.abspath(name)
+        dest = output_path(source, out)
     repo.check_inside(dest)
     return dest

@@ -23,23 +23,25 @@ def unfetched_imports(repo, targets: list[str] | None) -> list:
                    if url_dep(item.dvcfile) is not None or repo_dep(item.dvcfile) is not None])
 
 
-def fetch_versioned_imports(repo, targets: list[str] | None, jobs: int | None = None) -> int:
-    """For the version-aware URL imports among ``targets`` (``push: false``: no remote has
-    their data) whose objects the cache lacks: fetch the recorded versions from the source, as
-    `dvc fetch` does; returns the objects stored."""
-    from dataver.ops.targets import resolve_partial, unique
+def fetch_versioned_imports(repo, resolved: list, jobs: int | None = None) -> int:
+    """For the version-aware URL imports among the ``resolved`` targets (``(output, subpath)``
+    of ``resolve_partial``; ``push: false``: no remote has their data) whose objects the cache
+    lacks: fetch the recorded versions from the source, as `dvc fetch` does; returns the
+    objects stored."""
+    from dataver.ops.targets import unique
 
-    items = unique([item for item, _sub in resolve_partial(repo, targets)
+    items = unique([item for item, _sub in resolved
                     if item.out.push is False and item.out.md5 and not _cached(repo, item.out)])
     if not items:  # the usual case: no need to load the import modules
         return 0
+    from dataver.config import truthy
     from dataver.ops.import_url import fetch_recorded, url_dep
 
     stored = 0
     for item in items:
         dep = url_dep(item.dvcfile)
         options = (dep or {}).get("fs_config") or {}
-        if dep is not None and str(options.get("version_aware", "")).lower() in ("true", "1", "yes"):
+        if dep is not None and truthy(options.get("version_aware", False)):
             stored += fetch_recorded(repo, item.dvcfile.path, dep, item.out.md5, jobs)
     return stored
 

@@ -282,10 +282,7 @@ def import_url(repo, url: str, out: str | None = None, *, no_exec: bool = False,
         raise UserError("--remote can only be used with --to-remote",
                         hint="add --to-remote, or leave out -r")
     source = open_url(url, fs_config, repo.config)
-    name = os.path.basename(source.path.rstrip("/"))
-    dest = os.path.abspath(out or name)
-    if out and os.path.isdir(dest) and not os.path.exists(dvcfile.dvcfile_for(dest)):
-        dest = os.path.join(dest, name)
+    dest = output_path(source, out)
     repo.check_inside(dest)
     dvc_path = dvcfile.dvcfile_for(dest)
     if not to_remote:
@@ -300,6 +297,16 @@ def import_url(repo, url: str, out: str | None = None, *, no_exec: bool = False,
             _fetch_and_write(repo, source, dvc_path, dest, no_download, to_remote, remote, jobs)
         repo.state.flush()
     return ImportResult(dvc_path, dest, "")
+
+
+def output_path(source: UrlSource, out: str | None) -> str:
+    """Where the data of ``source`` goes, as DVC places it: ``out`` (inside it when it is a
+    folder that is not itself an output), else the source's name in the current directory."""
+    name = os.path.basename(source.path.rstrip("/"))
+    dest = os.path.abspath(out or name)
+    if out and os.path.isdir(dest) and not os.path.exists(dvcfile.dvcfile_for(dest)):
+        dest = os.path.join(dest, name)
+    return dest
 
 
 def shown_source(url: str) -> str:

@@ -115,8 +115,9 @@ def fetch(repo, targets=None, remote=None, jobs=None, progress: Progress | None 
     with repo.lock:
         from_sources = 0
         if used is None:  # version-aware imports: their data comes from the source, not a remote
-            from_sources = import_pull.fetch_versioned_imports(repo, targets, jobs)
-        used = used if used is not None else transfer.used_in_workspace(repo, targets, keep=keep)
+            resolved = transfer.resolve_partial(repo, targets)
+            from_sources = import_pull.fetch_versioned_imports(repo, resolved, jobs)
+            used = transfer.used_in_workspace(repo, targets, keep=keep, resolved=resolved)
         if run_cache:
             entries, extra = _run_cache(repo, remote, jobs, "fetch_entries")
             extra = [u for u in extra if not repo.odb.exists(u.oid, u.hash_name)]

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from dataver.config import is_url, truthy
 from dataver.errors import ConfigError, PathMissingError, RemoteError, UserError
 
 
@@ -53,7 +54,7 @@ class UrlSource:
     @property
     def version_aware(self) -> bool:
         """Whether versions are recorded and read by version id (``fs_config: version_aware``)."""
-        return str(self.fs_config.get("version_aware", "")).lower() in ("true", "1", "yes")
+        return truthy(self.fs_config.get("version_aware", False))
 
     def versioned(self, path: str, info: dict) -> str:
         """``path`` of the version ``info`` names (its own path unless version-aware)."""
@@ -192,8 +193,6 @@ def parse_fs_config(pairs: list[str] | None, option: str = "--fs-config") -> dic
 
 def open_url(url: str, fs_config: dict | None = None, config=None) -> UrlSource:
     """Open ``url``; ``config`` (a repo's Config) resolves ``remote://NAME/...`` URLs."""
-    from dataver.config import is_url
-
     fs_config = dict(fs_config or {})
     if not url:
         raise UserError("empty URL", hint="give a path, or a URL such as s3://bucket/key")
@@ -203,7 +202,7 @@ def open_url(url: str, fs_config: dict | None = None, config=None) -> UrlSource:
         target, conf = _resolve_remote(url, config, fs_config)
     # the registry's scheme_of, without importing the remote machinery for a local path
     scheme = urlsplit(target).scheme.lower() if is_url(target) else ""
-    if scheme != "s3" and str(fs_config.get("version_aware", "")).lower() in ("true", "1", "yes"):
+    if scheme != "s3" and truthy(fs_config.get("version_aware", False)):
         raise UserError(f"'{url}': version-aware imports are supported for s3:// URLs only",
                         hint="import it without --version-aware")
     if scheme in ("", "file"):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from dataver.config import truthy
 from dataver.errors import ConfigError, RemoteError, UserError
 from dataver.remote.base import Backend
 from dataver.remote.wrappers import mask_url, remote_error
@@ -42,10 +43,6 @@ AZURE_OPTIONS = {"connection_string", "sas_token", "account_name", "account_key"
 CONNECT_TIMEOUT = 5  # seconds; an unreachable remote must fail fast
 
 
-def _bool(value: Any) -> bool:
-    return str(value).strip().lower() in ("true", "1", "yes", "on")
-
-
 def s3_options(url: str, conf: dict) -> Options:
     """s3fs.S3FileSystem kwargs from DVC's s3 remote options."""
     parts = urlsplit(url)
@@ -56,7 +53,7 @@ def s3_options(url: str, conf: dict) -> Options:
         client["region_name"] = conf["region"]
     if "ssl_verify" in conf:
         value = conf["ssl_verify"]
-        client["verify"] = value if str(value).lower() not in ("true", "false") else _bool(value)
+        client["verify"] = value if str(value).lower() not in ("true", "false") else truthy(value)
     config = {
         "connect_timeout": int(conf.get("connect_timeout", CONNECT_TIMEOUT)),
         "read_timeout": int(conf.get("read_timeout", 60)),
@@ -69,10 +66,10 @@ def s3_options(url: str, conf: dict) -> Options:
         if conf.get(ours):
             kwargs[theirs] = conf[ours]
     if "use_ssl" in conf:
-        kwargs["use_ssl"] = _bool(conf["use_ssl"])
-    if _bool(conf.get("allow_anonymous_login", False)) and not conf.get("access_key_id"):
+        kwargs["use_ssl"] = truthy(conf["use_ssl"])
+    if truthy(conf.get("allow_anonymous_login", False)) and not conf.get("access_key_id"):
         kwargs["anon"] = True
-    if _bool(conf.get("version_aware", False)) or _bool(conf.get("worktree", False)):
+    if truthy(conf.get("version_aware", False)) or truthy(conf.get("worktree", False)):
         kwargs["version_aware"] = True  # reads and writes of given versions (ops/versioned.py)
     extra = {name: conf[key] for key, name in (
         ("sse", "ServerSideEncryption"), ("sse_kms_key_id", "SSEKMSKeyId"), ("acl", "ACL"),
@@ -93,7 +90,7 @@ def s3_options(url: str, conf: dict) -> Options:
 def _secret(conf: dict, option: str, url: str) -> str | None:
     """``conf[option]``, or asked on the terminal when ``ask_<option>`` is set (as DVC does)."""
     value = conf.get(option)
-    if value is None and _bool(conf.get(f"ask_{option}", False)):
+    if value is None and truthy(conf.get(f"ask_{option}", False)):
         import getpass
         import sys
 
@@ -115,7 +112,7 @@ def ssh_options(url: str, conf: dict) -> Options:
                               "encryption_algs": ["aes128-gcm@openssh.com", "aes256-ctr",
                                                   "aes192-ctr", "aes128-ctr"],
                               "compression_algs": None,
-                              "gss_auth": _bool(conf.get("gss_auth", False))}
+                              "gss_auth": truthy(conf.get("gss_auth", False))}
     if parts.port or conf.get("port"):
         kwargs["port"] = int(parts.port or conf["port"])
     if parts.username or conf.get("user"):
@@ -134,7 +131,7 @@ def ssh_options(url: str, conf: dict) -> Options:
         preferred += ["keyboard-interactive", "password"]
     if preferred:
         kwargs["preferred_auth"] = preferred
-    if "allow_agent" in conf and not _bool(conf["allow_agent"]):
+    if "allow_agent" in conf and not truthy(conf["allow_agent"]):
         kwargs["agent_path"] = None
     if conf.get("max_sessions"):
         kwargs["max_sessions"] = int(conf["max_sessions"])
@@ -181,7 +178,7 @@ def _run_token_command(command: str, timeout: float) -> str:
 def _verify(conf: dict) -> Any:
     """``ssl_verify``: true/false, or a CA bundle path."""
     value = conf.get("ssl_verify", True)
-    return _bool(value) if str(value).lower() in ("true", "false", "1", "0", "yes", "no") else value
+    return truthy(value) if str(value).lower() in ("true", "false", "1", "0", "yes", "no") else value
 
 
 def http_options(url: str, conf: dict) -> Options:
@@ -234,7 +231,7 @@ def gs_options(url: str, conf: dict) -> Options:
         kwargs["project"] = conf["projectname"]
     if conf.get("credentialpath"):
         kwargs["token"] = os.path.expanduser(str(conf["credentialpath"]))
-    elif _bool(conf.get("allow_anonymous_login", False)):
+    elif truthy(conf.get("allow_anonymous_login", False)):
         kwargs["token"] = "anon"
     if conf.get("endpointurl"):
         kwargs["endpoint_url"] = conf["endpointurl"]
@@ -258,9 +255,9 @@ def azure_options(url: str, conf: dict) -> Options:
         value = conf.get(option) or os.environ.get(env.get(option, ""))
         if value:
             kwargs[option] = value
-    if _bool(conf.get("allow_anonymous_login", False)):
+    if truthy(conf.get("allow_anonymous_login", False)):
         kwargs["anon"] = True
-    excluded = {k: True for k in conf if k.startswith("exclude_") and _bool(conf[k])}
+    excluded = {k: True for k in conf if k.startswith("exclude_") and truthy(conf[k])}
     if excluded and not kwargs.get("connection_string") and not kwargs.get("account_key"):
         from azure.identity.aio import DefaultAzureCredential
 
@@ -416,9 +413,9 @@ def credentials_configured(url: str, conf: dict, env) -> bool:
         if parts.password:
             return True
         if any(conf.get(k) for k in ("password", "keyfile", "passphrase", "ask_password",
-                                     "ask_passphrase")) or _bool(conf.get("gss_auth", False)):
+                                     "ask_passphrase")) or truthy(conf.get("gss_auth", False)):
             return True
-        if env.get("SSH_AUTH_SOCK") and _bool(conf.get("allow_agent", True)):
+        if env.get("SSH_AUTH_SOCK") and truthy(conf.get("allow_agent", True)):
             return True
         ssh_dir = os.path.expanduser("~/.ssh")
         return os.path.exists(os.path.join(ssh_dir, "config")) or any(
