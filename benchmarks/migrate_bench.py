@@ -10,8 +10,8 @@ The repository: ``--files`` unique LFS objects (``--mb`` MB in all) over ``--com
 ``main`` (each commit adds files and changes some, every 10th renames one, every 15th deletes
 one), 100 folders under ``data/``, checked out (smudged) as a user has it. It is built directly:
 objects written into ``.git/lfs/objects``, commits by `git fast-import`, then `git checkout`
-through git-lfs's smudge filter. Each timed run gets its own copy (hard links for the LFS
-objects and work-tree files; index refreshed and a first `git status` run, untimed, as in a
+through git-lfs's smudge filter. Each timed run gets its own copy (hard links for the work-tree
+files, copies of the LFS objects; index refreshed and a first `git status` run, untimed, as in a
 repository in use), with a warm page cache.
 
 Usage::
@@ -156,8 +156,13 @@ def build(repo: str, files: int, total: int, commits: int, env: dict) -> tuple[i
 
 
 def copy(src: str, dst: str, env: dict) -> None:
-    """A copy that shares file content (hard links) but not metadata git or the tools change."""
+    """A copy that shares work-tree and git file content (hard links) but not metadata git or
+    the tools change. The LFS objects are copied: a migration hard-links an LFS object into the
+    cache (and marks it read-only) only when no other name shares it, as in a user's repository."""
     subprocess.run(["cp", "-al", src, dst], check=True)
+    objects = os.path.join(dst, ".git", "lfs", "objects")
+    shutil.rmtree(objects)
+    subprocess.run(["cp", "-a", os.path.join(src, ".git", "lfs", "objects"), objects], check=True)
     for name in ("index", "config", "HEAD", "packed-refs"):
         path = os.path.join(dst, ".git", name)
         if os.path.exists(path):

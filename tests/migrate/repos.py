@@ -31,7 +31,8 @@ Builders (all deterministic: fixed contents and dates, so commit ids repeat run 
     The full scenario. Root ``.gitattributes``: ``*.bin`` -> LFS; ``assets/.gitattributes``
     (subfolder): ``*.png`` -> LFS. A bare remote ``<path>.remote.git`` is ``origin``; with
     ``server`` (tests.migrate.lfs_server.LfsServer) ``lfs.url`` points at it and everything is
-    pushed (git and LFS), repository name on the server = ``fx.server_name``.
+    pushed (git and LFS), repository name on the server = ``fx.server_name``. The local LFS
+    objects share no file with the remote's (as in a clone from a server).
       c1 (main)  data/images/{a,b,c}.bin (c.bin has a.bin's content: same content, two names),
                  models/m.bin, assets/logo.png, assets/icons/x.png, README.md and
                  data/labels.csv (plain), docs/manual.pdf (PLAIN: no pattern for *.pdf yet)
@@ -75,6 +76,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -375,7 +377,21 @@ def lfs_repo(path: str, server=None, missing: bool = False) -> Fixture:
         os.remove(lfs_object_path(path, oid))
         if server is not None:
             server.delete(name, oid)
+    unshare_lfs_objects(path)
     return b.fx
+
+
+def unshare_lfs_objects(repo: str) -> None:
+    """Give every local LFS object of ``repo`` a file of its own. Pushing to a bare remote on
+    the same disk hard-links the objects into it; a repository cloned from a server has files
+    no other name shares, which a migration links into the cache rather than copies."""
+    root = os.path.join(repo, ".git", "lfs", "objects")
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            if os.stat(path).st_nlink > 1:
+                shutil.copy2(path, path + ".copy")
+                os.replace(path + ".copy", path)
 
 
 def lfs_object_path(repo: str, oid: str) -> str:

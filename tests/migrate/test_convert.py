@@ -3,6 +3,7 @@ once (counted), checked against its pointer or key, stored under its md5; a mism
 nothing; an interrupted run (in process, and a real SIGKILL) resumes."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sqlite3
@@ -226,8 +227,78 @@ def test_wrong_sha256_stores_nothing(tmp_path):
             assert not repo.odb.exists(md5_bytes(forged))
             assert bad.id not in conv.known([f.id for f in found])
             assert len(conv.known([f.id for f in found])) == len(found) - 1  # the others are done
+    assert os.stat(path).st_nlink == 1  # the forged file was read through no kept link
     leftovers = [n for _d, _s, names in os.walk(repo.odb.root) for n in names if n.endswith(".tmp")]
     assert leftovers == []
+    repo.close()
+
+
+def _lfs_and_cache_inodes(repo, fx, sums):
+    """{oid: (LFS object's inode, cache object's inode)} after a conversion."""
+    return {oid: (os.stat(lfs_object_path(fx.path, oid)).st_ino, os.stat(repo.odb.path(md5)).st_ino)
+            for oid, (md5, _size) in sums.items()}
+
+
+def test_lfs_objects_are_hard_linked_into_the_cache(tmp_path):
+    fx = simple_lfs_repo(str(tmp_path / "r"))
+    repo = _repo(fx.path)
+    with open_source("lfs", fx.path) as source:
+        found = _all_found(source, fx)
+        counted = Counted(source.objects(found))
+        with Converter(repo, "lfs", jobs=2) as conv:
+            sums = conv.convert(counted.objects)
+    assert counted.reads == {oid: 1 for oid in sums}  # read once, through the source
+    for oid, (lfs_inode, cache_inode) in _lfs_and_cache_inodes(repo, fx, sums).items():
+        cached = repo.odb.path(sums[oid][0])
+        assert lfs_inode == cache_inode and os.stat(cached).st_nlink == 2
+        assert os.stat(cached).st_mode & 0o777 == 0o444  # protected, as every cache object
+        with open(cached, "rb") as fobj:
+            assert fobj.read() == fx.objects[oid]
+    assert repo.odb.untrusted(md5 for md5, _ in sums.values()) == []
+    repo.close()
+
+
+def test_shared_lfs_objects_are_copied(tmp_path):
+    """An object file another name shares (here a second link, as in a work tree) could be
+    edited in place: the cache gets a copy of its own."""
+    fx = simple_lfs_repo(str(tmp_path / "r"))
+    repo = _repo(fx.path)
+    os.makedirs(tmp_path / "elsewhere")
+    modes = {}
+    for oid in fx.objects:
+        os.link(lfs_object_path(fx.path, oid), tmp_path / "elsewhere" / oid)
+        modes[oid] = os.stat(lfs_object_path(fx.path, oid)).st_mode
+    with open_source("lfs", fx.path) as source:
+        with Converter(repo, "lfs") as conv:
+            sums = conv.convert(source.objects(_all_found(source, fx)))
+    for oid, (lfs_inode, cache_inode) in _lfs_and_cache_inodes(repo, fx, sums).items():
+        assert lfs_inode != cache_inode
+        assert os.stat(lfs_object_path(fx.path, oid)).st_mode == modes[oid]  # untouched
+    repo.close()
+
+
+def test_cache_on_another_file_system_gets_copies(tmp_path, monkeypatch):
+    """Linking fails with EXDEV (the cache on another disk): every object is copied, and only
+    the first link is tried."""
+    fx = simple_lfs_repo(str(tmp_path / "r"))
+    repo = _repo(fx.path)
+    tried = []
+
+    def cross_device(src, dst, *args, **kwargs):
+        tried.append(dst)
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    with open_source("lfs", fx.path) as source:
+        found = _all_found(source, fx)
+        with Converter(repo, "lfs", jobs=1) as conv:
+            monkeypatch.setattr(os, "link", cross_device)
+            sums = conv.convert(source.objects(found))
+            monkeypatch.undo()
+    assert len(tried) == 1 and len(sums) == len(fx.objects)
+    for oid, (lfs_inode, cache_inode) in _lfs_and_cache_inodes(repo, fx, sums).items():
+        assert lfs_inode != cache_inode
+        with open(repo.odb.path(sums[oid][0]), "rb") as fobj:
+            assert fobj.read() == fx.objects[oid]
     repo.close()
 
 

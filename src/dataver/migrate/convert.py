@@ -5,8 +5,11 @@ blobs), computes its md5 and writes it into the cache.
 The bytes go to a temp file in the cache (named for this process, see
 :mod:`dataver.leftovers`, so a killed run's leftovers are removed by the next one) and become
 the object ``<md5>`` only once every check passed: a mismatch leaves nothing stored under any
-md5. Each object done is recorded in the resume map (:mod:`.resume`); a later run, an
-interrupted one resumed, `--rewrite` and `migrate verify` never read it again.
+md5. An LFS object is not copied but hard-linked in (when the cache is on the same file system
+and no other name shares the file): a migration writes none of its bytes again and does not
+double the disk space the data takes. Each object done is recorded in the resume map
+(:mod:`.resume`); a later run, an interrupted one resumed, `--rewrite` and `migrate verify`
+never read it again.
 
 Annex MD5/MD5E keys already say the md5: their content is copied into the cache unread (by the
 kernel), except a sample (one in :data:`SAMPLE`, at least one per run) that is read and checked,
@@ -14,7 +17,9 @@ which catches a store whose keys do not match its content.
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
     from dataver.migrate.sources import SourceObject
 
 SAMPLE = 100  # one md5-keyed object in this many is read to check its key
+# link errors that say no object will link into this cache (another file system, no hard links)
+_NO_LINKS = {errno.EXDEV, errno.EOPNOTSUPP, errno.ENOSYS}
 
 
 class Converter:
@@ -46,6 +53,7 @@ class Converter:
         self.copied_unread = 0  # md5-keyed objects copied without reading
         self.reused = 0  # objects an earlier run converted
         self._count_lock = threading.Lock()
+        self._linking = True  # hard-link linkable objects in (see _link_in) until one cannot be
         self._incoming = os.path.join(repo.odb.root, "files", "md5", "migrate")  # + temp suffix
         repo.odb.clean_leftovers()
 
@@ -146,8 +154,8 @@ class Converter:
         return md5, size, "key"
 
     def _read_store(self, obj: SourceObject) -> tuple[str, int, str]:
-        """Read ``obj`` once: check it, hash it and store it (see :meth:`_store_whole` and
-        :meth:`_store_streamed`); ``(md5, size, "read")``."""
+        """Read ``obj`` once: check it, hash it and store it (see :meth:`_store_linked`,
+        :meth:`_store_whole` and :meth:`_store_streamed`); ``(md5, size, "read")``."""
         try:
             stream = obj.read()
         except FileNotFoundError:
@@ -157,11 +165,55 @@ class Converter:
         buf = take_buffer()
         try:
             with stream:
+                linked = self._link_in(obj, stream) if obj.linkable else None
+                if linked:
+                    return self._store_linked(obj, linked, stream, buf)
                 if obj.size is not None and obj.size < len(buf):
                     return self._store_whole(obj, stream, buf)
                 return self._store_streamed(obj, stream, buf)
         finally:
             give_buffer(buf)
+
+    def _link_in(self, obj: SourceObject, stream) -> str | None:
+        """A temp name in the cache hard-linked to the file ``stream`` reads (``obj.local``),
+        or None: copy it instead.
+
+        The link saves writing the bytes again, and the disk space of a second copy. Only a
+        file no other name shares is linked: one also linked into a work tree could be edited
+        in place, and the cache object with it. The link is kept only if it is the inode being
+        read (not a file put in its place since). Where the cache is on another file system, or
+        links are refused, objects are copied."""
+        if not self._linking or not obj.local:
+            return None
+        st = os.fstat(stream.fileno())
+        if st.st_nlink != 1 or not stat.S_ISREG(st.st_mode):
+            return None
+        suffix = self.repo.odb.leftovers.temp_suffix
+        try:
+            tmp, _ = _fresh(lambda: self._incoming + suffix(), lambda tmp: os.link(obj.local, tmp))
+        except OSError as exc:
+            if exc.errno in _NO_LINKS:
+                self._linking = False
+                return None
+            if exc.errno in (errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOENT):
+                return None  # this file only (not ours, or gone since it was opened): copy it
+            raise
+        now = os.lstat(tmp)
+        if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+            return tmp
+        _unlink(tmp)
+        return None
+
+    def _store_linked(self, obj: SourceObject, tmp: str, stream, buf: bytearray) -> tuple[str, int, str]:
+        """``obj`` hard-linked in as ``tmp``: read through the link and checked, it becomes the
+        object (or the link is dropped if the cache has a sound copy already)."""
+        try:
+            oid, size = self._hash_checked(obj, stream, buf)
+            self._settle(tmp, oid)
+        except BaseException:
+            _unlink(tmp)
+            raise
+        return oid, size, "read"
 
     def _store_whole(self, obj: SourceObject, stream, buf: bytearray) -> tuple[str, int, str]:
         """An object that fits ``buf``: read whole, checked, then written straight into the
@@ -195,38 +247,49 @@ class Converter:
         """A large object: streamed through ``buf`` into a temp file in the cache, which
         becomes the object once every check passed (or is dropped if the cache has a sound
         copy already)."""
-        odb = self.repo.odb
+        tmp, fd = _new_temp(lambda: self._incoming + self.repo.odb.leftovers.temp_suffix())
+        try:
+            try:
+                oid, size = self._hash_checked(obj, stream, buf, lambda chunk: write_all(fd, chunk))
+            finally:
+                os.close(fd)
+            self._settle(tmp, oid)
+        except BaseException:
+            _unlink(tmp)
+            raise
+        return oid, size, "read"
+
+    def _hash_checked(self, obj: SourceObject, stream, buf: bytearray, sink=None) -> tuple[str, int]:
+        """Stream ``obj``'s content through ``buf`` (each chunk also to ``sink``), hash it and
+        check it against its pointer or key; ``(md5, size)``."""
         md5 = new_md5()
         check = checker(obj)
         live = self.progress.live
         size = 0
-        tmp, fd = _new_temp(lambda: self._incoming + odb.leftovers.temp_suffix())
-        try:
-            view = memoryview(buf)
-            while n := stream.readinto(buf):
-                chunk = view[:n]
-                md5.update(chunk)
-                if check is not None:
-                    check.update(chunk)
-                write_all(fd, chunk)
-                size += n
-                if live:
-                    self.progress.advance(0, n)
-            os.close(fd)
-            fd = -1
-            oid = md5.hexdigest()
-            check_content(obj, size, oid, check)
-            if odb.trusted(oid):
-                _unlink(tmp)
-            else:
-                odb.temp_path(oid)  # makes the object's directory
-                odb.adopt(tmp, oid)
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
+        view = memoryview(buf)
+        while n := stream.readinto(buf):
+            chunk = view[:n]
+            md5.update(chunk)
+            if check is not None:
+                check.update(chunk)
+            if sink is not None:
+                sink(chunk)
+            size += n
+            if live:
+                self.progress.advance(0, n)
+        oid = md5.hexdigest()
+        check_content(obj, size, oid, check)
+        return oid, size
+
+    def _settle(self, tmp: str, oid: str) -> None:
+        """The checked temp file ``tmp`` becomes object ``oid``, unless the cache has a sound
+        copy: then it is dropped."""
+        odb = self.repo.odb
+        if odb.trusted(oid):
             _unlink(tmp)
-            raise
-        return oid, size, "read"
+        else:
+            odb.temp_path(oid)  # makes the object's directory
+            odb.adopt(tmp, oid)
 
     def close(self) -> None:
         self.map.close()
@@ -305,12 +368,18 @@ def _write_temp(name, data) -> str:
 
 def _new_temp(name) -> tuple[str, int]:
     """A new temp file, named by ``name()`` (a registered temp name, see
-    :mod:`dataver.leftovers`), opened for writing. Its random part is short, so with many
-    threads writing into one folder a name can be taken: try another."""
+    :mod:`dataver.leftovers`), opened for writing; ``(path, fd)``."""
+    return _fresh(name, lambda tmp: os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644))
+
+
+def _fresh(name, create):
+    """``create(tmp)`` on a temp name ``name()`` not taken yet; ``(tmp, what create returned)``.
+    A temp name's random part is short, so with many threads creating files in one folder a
+    name can be taken: try another."""
     for _attempt in range(100):
         tmp = name()
         try:
-            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            return tmp, create(tmp)
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temp name for {tmp}")

@@ -114,7 +114,7 @@ class LfsSource(Source):
     def source_object(self, item: Found, commit: str = "") -> SourceObject:
         local = self.object_path(item.id)
         return SourceObject(item.id, item.size, lambda: open(local, "rb"), ("sha256", item.id),
-                            item.path, commit, local)
+                            item.path, commit, local, linkable=True)
 
     def missing(self, found):
         return [f for f in found if not os.path.isfile(self.object_path(f.id))]

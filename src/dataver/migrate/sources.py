@@ -53,6 +53,10 @@ class SourceObject:
     path: str = ""  # a path that holds it, for messages
     commit: str = ""  # the commit it was found in, for messages
     local: str | None = None  # its file on disk, when it is one (lets md5 keys be copied unread)
+    # whether ``local`` may be hard-linked into the cache rather than copied: a file that is
+    # never written in place once stored (LFS objects; annex keeps stat records of its objects
+    # and links them into work trees with annex.thin, so annex content is copied)
+    linkable: bool = False
 
 
 def open_source(kind: str, git_root: str, include=(), exclude=(), above: int | None = None):
