@@ -15,11 +15,13 @@ def register(sub) -> None:
     p.add_argument("targets", nargs="+", metavar="TARGET", help="files or directories to track")
     p.add_argument("--glob", action="store_true", help="expand wildcards in TARGETs")
     p.add_argument("--no-commit", action="store_true", help="write the .dvc file without caching the data")
-    p.add_argument("-o", "--out", help="copy the (single) target to OUT inside the repo and track the copy "
-                                       "(with --to-remote: the output's path)")
+    p.add_argument("-o", "--out", help="copy the (single) target to OUT inside the repo (into it, when it "
+                                       "is a folder) and track the copy (with --to-remote: the output's path)")
     p.add_argument("--to-remote", action="store_true",
                    help="send the (single) TARGET, a path or URL, straight to the remote: neither "
                         "cache nor workspace gets a copy")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="with -o: replace what is at OUT already (without it, an existing OUT is refused)")
     p.add_argument("-r", "--remote", metavar="NAME", help="the remote for --to-remote (default: the default remote)")
     p.add_argument("--remote-jobs", type=int, metavar="N",
                    help="with --to-remote: uploads at a time")
@@ -56,7 +58,8 @@ def run_add(args) -> int:
     with Repo() as repo:
         results = repo.add(args.targets, glob=args.glob, no_commit=args.no_commit, out=args.out,
                            relink=not args.no_relink, progress=for_cli(args.quiet),
-                           to_remote=args.to_remote, remote=args.remote, remote_jobs=args.remote_jobs)
+                           to_remote=args.to_remote, remote=args.remote, remote_jobs=args.remote_jobs,
+                           force=args.force)
         if not args.no_commit and not args.to_remote:
             auto_cards(args, repo, [r.path for r in results])
         # as DVC: a .gitignore only when this add changed it

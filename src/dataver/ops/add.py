@@ -35,11 +35,13 @@ class AddResult:
 
 def add(repo, targets: list[str], glob: bool = False, no_commit: bool = False,
         out: str | None = None, relink: bool = True, progress=None, to_remote: bool = False,
-        remote: str | None = None, remote_jobs: int | None = None) -> list[AddResult]:
+        remote: str | None = None, remote_jobs: int | None = None,
+        force: bool = False) -> list[AddResult]:
     """Track ``targets`` (files or directories): cache their content and write `.dvc` files.
 
     ``glob`` expands wildcards; ``no_commit`` writes the `.dvc` file without caching;
-    ``out`` copies a single target to that path inside the repo and tracks the copy.
+    ``out`` copies a single target to that path inside the repo (inside it, when it is a
+    folder) and tracks the copy; what is there already is replaced only with ``force``.
     ``relink=False``: see :func:`commit`. ``progress`` (a :class:`dataver.progress.Progress`) shows the targets done, and the
     scanning, hashing and caching of each directory. ``to_remote`` sends a single target (a
     path or URL) straight to ``remote`` instead: see :mod:`dataver.ops.add_to_remote`.
@@ -49,16 +51,21 @@ def add(repo, targets: list[str], glob: bool = False, no_commit: bool = False,
     to_remote_mod.check_options(targets, to_remote, remote, remote_jobs, no_commit)
     if to_remote:
         target = _expand(targets, glob)[0] if glob else targets[0]
-        return [to_remote_mod.add_to_remote(repo, target, out, remote, remote_jobs, progress)]
+        return [to_remote_mod.add_to_remote(repo, target, out, remote, remote_jobs, progress, force)]
     progress = progress or SILENT
     paths = _expand(targets, glob)
+    source = None
     if out is not None:
         if len(paths) != 1:
             raise UserError("--out takes exactly one target")
-        paths = [_copy_to_out(repo, paths[0], out)]
+        source, paths = paths[0], [out_path(paths[0], out, force)]
+        repo.check_inside(paths[0])
     with repo.lock:
         repo.odb.clean_leftovers()
         tracked = repo.tracked()
+        if source is not None:
+            check_free(repo, paths[0], tracked)  # before anything there is replaced
+            _copy_to_out(source, paths[0])
         for path in paths:
             _check_target(repo, path, tracked)
         with cache_only_grows(repo), progress.phase("Adding", len(paths), unit="targets"):
@@ -119,18 +126,42 @@ def _expand(targets: list[str], glob: bool) -> list[str]:
     return paths
 
 
-def _copy_to_out(repo, src: str, out: str) -> str:
-    import shutil
+def out_path(target: str, out: str, force: bool) -> str:
+    """Where ``add -o OUT`` puts ``target``, as DVC places it: ``out``, or inside it when it is
+    a folder. Refuses a path that exists unless ``force``."""
+    from urllib.parse import urlparse
 
-    dest = os.path.abspath(out)
-    repo.check_inside(dest)
-    if not os.path.exists(src):
-        raise TargetError("does not exist", path=src)
-    if os.path.isdir(src):
-        shutil.copytree(src, dest, dirs_exist_ok=True)
-    else:
-        shutil.copyfile(src, dest)
+    from dataver.ops.import_doc import check_dest
+
+    name = os.path.basename(os.path.normpath(urlparse(target).path if "://" in target else target))
+    dest = os.path.abspath(os.path.join(out, name) if os.path.isdir(out) else out)
+    check_dest(dest, force)
     return dest
+
+
+def _copy_to_out(src: str, dest: str) -> None:
+    """Copy ``src`` to ``dest``, replacing what is there only once the copy is complete."""
+    import shutil
+    import tempfile
+
+    if not os.path.exists(src):
+        raise TargetError("does not exist", path=os.path.relpath(src), hint="check the path")
+    parent = os.path.dirname(dest)
+    if not os.path.isdir(parent):
+        raise UserError(f"'{os.path.relpath(parent)}' does not exist: nowhere to put "
+                        f"'{os.path.relpath(dest)}'", hint="create that folder first, or choose another -o")
+    staging = tempfile.mkdtemp(prefix=".dataver-add-", dir=parent)
+    try:
+        copy = os.path.join(staging, "copy")
+        if os.path.isdir(src):
+            shutil.copytree(src, copy, symlinks=False)
+        else:
+            shutil.copy2(src, copy)
+        if os.path.isdir(dest) and not os.path.islink(dest):
+            shutil.rmtree(dest)
+        os.replace(copy, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _check_target(repo, path: str, tracked) -> None:

@@ -47,16 +47,21 @@ def check_options(targets: list[str], to_remote: bool, remote: str | None, remot
 
 
 def add_to_remote(repo, target: str, out: str | None = None, remote: str | None = None,
-                  jobs: int | None = None, progress=None):
+                  jobs: int | None = None, progress=None, force: bool = False):
     """Upload ``target`` (a path or URL) to ``remote`` (default: the default remote) and write
-    the `.dvc` file of the output ``out`` (default: named after the target); an AddResult."""
+    the `.dvc` file of the output ``out`` (default: named after the target); an AddResult.
+    A path given as ``out`` that exists is refused unless ``force`` (as DVC: it is not
+    written, but its `.dvc` file would no longer describe it)."""
     from dataver.ops.add import AddResult, check_free
+    from dataver.ops.import_doc import check_dest
     from dataver.ops.import_url import RemoteSink, store
     from dataver.ops.url_fs import open_url
 
     progress = progress or SILENT
     source = open_url(target, None, repo.config)
     dest = _destination(repo, source, target, out)
+    if out:
+        check_dest(dest, force)
     dvc_path = dvcfile.dvcfile_for(dest)
     dvcfile.check_name_fits(dest, os.path.relpath(dest))
     with repo.lock:
