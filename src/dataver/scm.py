@@ -154,6 +154,26 @@ class Git:
         sha = self.resolve_rev(rev)
         return self.run("rev-list", "--first-parent", f"--max-count={num}", sha).stdout.decode().split()
 
+    def experiment_commits(self) -> list[str]:
+        """The commits of DVC's experiments, as ``gc --all-experiments`` keeps them: for each
+        ref ``refs/exps/<baseline[:2]>/<baseline[2:]>/<name>``, its commit and its first parents
+        back to (not including) the baseline. DVC's own working refs below ``refs/exps`` (stash,
+        apply, exec, celery, temp) are not experiments."""
+        out = self.run("for-each-ref", "--format=%(refname)", "refs/exps/").stdout.decode()
+        result: dict[str, None] = {}
+        for ref in out.split():
+            parts = ref.split("/")
+            if parts[2] in _EXP_WORK or len(parts) not in (4, 5):
+                continue
+            baseline = parts[2] + parts[3]
+            walk = self.run("rev-list", "--first-parent", "--parents", ref).stdout.decode()
+            for line in walk.splitlines():
+                sha, *parents = line.split()
+                result[sha] = None
+                if not parents or parents[0] == baseline:
+                    break
+        return list(result)
+
     def commits_since(self, timestamp: float) -> list[str]:
         """Every commit reachable from any ref whose committer time is at or after ``timestamp``."""
         if not self.has_commits():
@@ -202,8 +222,14 @@ class NoScm:
     def first_parents(self, rev: str, num: int) -> list[str]:
         return [self.resolve_rev(rev)]
 
+    def experiment_commits(self) -> list[str]:
+        return []
+
     def commits_since(self, timestamp: float) -> list[str]:
         return []
+
+
+_EXP_WORK = {"stash", "apply", "exec", "celery", "temp"}  # DVC's working refs below refs/exps/
 
 
 def _gitignore_entry(out_abspath: str) -> tuple[str, str]:

@@ -25,7 +25,6 @@ COMMANDS = ["add", "commit", "status", "checkout", "pull", "push", "fetch", "gc"
 
 # command -> {"-s/--long" (the option's strings in DVC): why dataver lacks it}
 KNOWN_GAPS: dict[str, dict[str, str]] = {
-    "gc": {"--all-experiments": "dataver has no experiments"},
 }
 
 _OPTION = re.compile(r"(?<![\w<-])(--?[A-Za-z][\w-]*)")

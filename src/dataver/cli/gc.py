@@ -26,6 +26,8 @@ def register(sub) -> None:
     revisions.add_args(p, what="keep")
     p.add_argument("-n", "--num", type=positive_int, metavar="NUM",
                    help="with --rev or -a: also keep the NUM - 1 commits before each (first parents)")
+    p.add_argument("--all-experiments", action="store_true",
+                   help="also keep the data of every commit of DVC's experiments (refs/exps)")
     p.add_argument("--date", metavar="YYYY-MM-DD",
                    help="also keep the data of every commit made on or after this date")
     p.add_argument("--not-in-remote", action="store_true",
@@ -46,7 +48,7 @@ def run(args) -> int:
 
     if not args.workspace and not revisions.selected(args):
         raise UserError("nothing to keep was given",
-                        hint="use -w/--workspace, -a, -T, -A, --rev or --date")
+                        hint="use -w/--workspace, -a, -T, -A, --all-experiments, --rev or --date")
     if args.num and not (args.rev or args.all_branches):
         raise UserError("`--num` can only be used alongside `--rev` or `--all-branches`")
     if args.not_in_remote and args.cloud:

@@ -15,7 +15,7 @@ def selected(args) -> bool:
     """Whether any revision option was given."""
     return bool(getattr(args, "rev", None) or getattr(args, "all_branches", False)
                 or getattr(args, "all_tags", False) or getattr(args, "all_commits", False)
-                or getattr(args, "date", None))
+                or getattr(args, "date", None) or getattr(args, "all_experiments", False))
 
 
 def used(repo, args, for_push: bool = False):
@@ -26,7 +26,8 @@ def used(repo, args, for_push: bool = False):
     from dataver.ops.revisions import used_objects
 
     more = {"num": getattr(args, "num", None) or 1, "date": getattr(args, "date", None),
-            "skip_failed": getattr(args, "skip_failed", False)}  # gc's extra options
+            "skip_failed": getattr(args, "skip_failed", False),
+            "all_experiments": getattr(args, "all_experiments", False)}  # gc's extra options
     return used_objects(repo, args.rev, args.all_branches, args.all_tags, args.all_commits,
                         targets=getattr(args, "targets", None) or None, for_push=for_push, **more)
 
@@ -49,4 +50,6 @@ def scope(args) -> str:
             text += f" and all git commits before date {args.date}"  # sic: DVC keeps those after it
     for rev in args.rev or ():
         text += f" and last {num or 1} commits from {rev}"
+    if getattr(args, "all_experiments", False):
+        text += " and all experiments"
     return text

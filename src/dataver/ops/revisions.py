@@ -27,11 +27,13 @@ class RevisionSelection:
     num: int = 1  # gc -n: also the num - 1 first-parent ancestors of each rev and branch tip
     date: str | None = None  # gc --date YYYY-MM-DD: also every commit made on or after it
     skip_failed: bool = False  # gc --skip-failed: a revision that cannot be read is skipped
+    all_experiments: bool = False  # gc --all-experiments: the commits of DVC's experiment refs
 
     @property
     def history(self) -> bool:
         """Whether anything beyond the workspace is selected."""
-        return bool(self.revs or self.all_branches or self.all_tags or self.all_commits or self.date)
+        return bool(self.revs or self.all_branches or self.all_tags or self.all_commits or self.date
+                    or self.all_experiments)
 
 
 def parse_date(date: str) -> float:
@@ -61,6 +63,8 @@ def commits(repo, sel: RevisionSelection) -> dict[str, str]:
     elif sel.date:
         for sha in scm.commits_since(parse_date(sel.date)):
             result.setdefault(sha, sha[:7])
+    for sha in scm.experiment_commits() if sel.all_experiments else ():
+        result.setdefault(sha, sha[:7])
     return result
 
 
