@@ -99,7 +99,8 @@ def test_a_recorded_version_that_is_gone_is_one_line(twins, source):
     (ours / "f").unlink()
     shutil.rmtree(ours / ".dvc" / "cache")
     proc = dataver("pull", "f", cwd=ours, ok=False)
-    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "f" in proc.stderr, proc.stderr
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "'f.dvc'" in proc.stderr and "dataver update f.dvc" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
 
 

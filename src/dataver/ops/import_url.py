@@ -452,7 +452,12 @@ def fetch_recorded(repo, dvc_path: str, dep, out_md5: str, jobs: int | None = No
             check_relpath(rel, source.url)  # the .dvc file is untrusted input
             files.append((rel, f"{base}/{rel}", {"name": f"{base}/{rel}", "size": entry.get("size"),
                                                   "VersionId": entry.get("version_id")}))
-    oid, _size, nfiles = store(repo, source, info, files, CacheSink(repo), jobs)
+    try:
+        oid, _size, nfiles = store(repo, source, info, files, CacheSink(repo), jobs)
+    except UserError as exc:  # a version gone, say: name the .dvc file that records it
+        rel = os.path.relpath(dvc_path)
+        raise UserError(f"'{rel}' records versions of its source that cannot be read: {exc.message}",
+                        hint=f"if they are gone, `dataver update {rel}` records the current ones") from None
     if oid != out_md5:
         raise UserError(f"the versions of '{source.url}' that '{os.path.relpath(dvc_path)}' records "
                         f"hash to {oid}, not to the output's {out_md5}",
