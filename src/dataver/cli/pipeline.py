@@ -87,8 +87,9 @@ def register(sub) -> None:
     r.set_defaults(func=run_repro)
 
     g = sub.add_parser("dag", help="show the pipeline's stages and their dependencies",
-                       description="Print the graph of stages: as text, Graphviz dot, Mermaid, "
-                                   "or Mermaid in a Markdown block.")
+                       description="Print the graph of stages (or outputs): drawn in text, "
+                                   "producers above their users, or as Graphviz dot, Mermaid, or "
+                                   "Mermaid in a Markdown block.")
     common(g)
     g.add_argument("target", nargs="?", help="only this stage and what it depends on")
     # as in DVC the formats are not exclusive: --dot wins, then --mermaid/--md
@@ -230,14 +231,13 @@ def run_dag(args) -> int:
     from dataver.errors import UserError
     from dataver.pipeline import dag
     from dataver.pipeline import graph as graphmod
-    from dataver.pipeline.stage import load_stages
     from dataver.repo import Repo
 
     if args.outs and args.collapse_foreach_matrix:  # DVC's words
         raise UserError("`--outs` and `--collapse-foreach-matrix` are mutually exclusive",
                         hint="use one of them")
     with Repo() as repo:
-        stages = load_stages(repo)
+        stages = dag.graph_nodes(repo)
         graph = graphmod.build(stages)
         if args.target:
             targets = graphmod.resolve_targets(stages, [args.target], repo.root)
@@ -250,8 +250,9 @@ def run_dag(args) -> int:
     elif args.mermaid or args.md:
         text = dag.mermaid(*view, markdown=args.md)
     else:
-        order = graphmod.postorder(graph)
-        text = "\n".join(f"{n.addressing}" + (f"  <- {', '.join(d.addressing for d in graph[n])}"
-                                               if graph[n] else "") for n in order)
-    print(text)
+        from dataver.pipeline.dag_ascii import draw
+
+        text = draw(*view)
+    if text:
+        print(text)
     return 0

@@ -5,11 +5,14 @@ nodes in file order, then per node (in that order) the edges to the nodes that u
 in file order), and ends with an empty line; Mermaid draws each connected part in turn
 (ordered by its first node), its nodes sorted by name and numbered on from the previous part,
 then its edges sorted by the names they join. ``--collapse-foreach-matrix`` puts one node per
-foreach/matrix group after the other stages; ``--outs`` shows outputs instead of stages."""
+foreach/matrix group after the other stages; ``--outs`` shows outputs instead of stages. As in
+DVC, every `.dvc` file is a node too (:class:`DataSource`), linked to the stages that use its
+outputs."""
 from __future__ import annotations
 
 import os
 
+from dataver import dvcfile
 from dataver.pipeline.graph import reachable
 
 
@@ -29,10 +32,77 @@ def select(graph: dict, targets: list, full: bool = False) -> dict:
     return {n: [d for d in deps if d in chosen] for n, deps in graph.items() if n in chosen}
 
 
+class DataSource:
+    """A `.dvc` file as a node of DVC's graph: its outputs, and the dependencies of an import
+    from a path in the workspace (a URL or another repository links to no stage)."""
+
+    def __init__(self, dvc: dvcfile.DvcFile, root: str):
+        from dataver.pipeline.stage import OutSpec
+        from dataver.remote.registry import scheme_of
+
+        self.path = self.dvcyaml = dvc.path
+        self.root = root
+        self.wdir = dvc.wdir
+        self.name = os.path.relpath(dvc.path, root).replace(os.sep, "/")
+        self.outs = [OutSpec(out.path) for out in dvc.outs]
+        self.deps = [str(dep["path"]) for dep in dvc.deps if isinstance(dep, dict)
+                     and isinstance(dep.get("path"), str) and "repo" not in dep
+                     and not scheme_of(dep["path"])]
+
+    def __repr__(self) -> str:
+        return f"DataSource({self.name!r})"
+
+    @property
+    def addressing(self) -> str:
+        return self.name
+
+    def abspath(self, path: str) -> str:
+        return os.path.normpath(os.path.join(self.wdir, path))
+
+
+def graph_nodes(repo) -> list:
+    """What `dvc dag` draws: every stage of every dvc.yaml and every `.dvc` file, in DVC's
+    order (the files in the order its walk finds them, each dvc.yaml's stages as written)."""
+    from dataver.pipeline.stage import stages_of
+
+    nodes: list = []
+    for path in sorted(repo.iter_dvcfiles(), key=_walk_order(repo.root)):
+        if dvcfile.is_pipeline_file(path):
+            nodes += stages_of(path, repo.root)
+        else:
+            nodes.append(DataSource(dvcfile.load(path), repo.root))
+    return nodes
+
+
+def _walk_order(root: str):
+    """A sort key putting paths below ``root`` in the order of a top-down walk that lists each
+    folder as the file system returns it (DVC's walk: a folder's files, then its subfolders
+    one by one), not by name: DVC's graph lists the files in that order."""
+    listed: dict[str, dict[str, int]] = {}
+
+    def position(folder: str, name: str) -> int:
+        if folder not in listed:
+            listed[folder] = {entry: i for i, entry in enumerate(os.listdir(folder))}
+        return listed[folder].get(name, len(listed[folder]))
+
+    def key(path: str) -> list[tuple[int, int]]:
+        parts = os.path.relpath(path, root).split(os.sep)
+        folder, result = root, []
+        for part in parts[:-1]:
+            result.append((1, position(folder, part)))  # a subfolder: after the folder's files
+            folder = os.path.join(folder, part)
+        return result + [(0, position(folder, parts[-1]))]
+
+    return key
+
+
 def stage_name(stage, cwd: str) -> str:
     """A stage as DVC names it from ``cwd``: ``name`` in the cwd's dvc.yaml, else
-    ``path/to/dvc.yaml:name`` (relative to the cwd, ``../`` included)."""
+    ``path/to/dvc.yaml:name`` (relative to the cwd, ``../`` included); a `.dvc` file by its
+    path from the cwd."""
     rel = os.path.relpath(stage.dvcyaml, cwd).replace(os.sep, "/")
+    if isinstance(stage, DataSource):
+        return rel
     return stage.name if rel == "dvc.yaml" else f"{rel}:{stage.name}"
 
 
