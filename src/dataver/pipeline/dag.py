@@ -37,8 +37,8 @@ class DataSource:
     from a path in the workspace (a URL or another repository links to no stage)."""
 
     def __init__(self, dvc: dvcfile.DvcFile, root: str):
+        from dataver.config import is_url  # not the remote registry: `dag` must start fast
         from dataver.pipeline.stage import OutSpec
-        from dataver.remote.registry import scheme_of
 
         self.path = self.dvcyaml = dvc.path
         self.root = root
@@ -47,7 +47,7 @@ class DataSource:
         self.outs = [OutSpec(out.path) for out in dvc.outs]
         self.deps = [str(dep["path"]) for dep in dvc.deps if isinstance(dep, dict)
                      and isinstance(dep.get("path"), str) and "repo" not in dep
-                     and not scheme_of(dep["path"])]
+                     and not is_url(dep["path"])]
 
     def __repr__(self) -> str:
         return f"DataSource({self.name!r})"
