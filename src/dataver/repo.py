@@ -182,13 +182,15 @@ class Repo:
     # --- collecting .dvc files ---------------------------------------------------------------
     def iter_dvcfiles(self) -> Iterator[str]:
         """Every `.dvc` file and `dvc.yaml` in the workspace (not descending into tracked outputs
-        or ignored dirs)."""
+        or ignored dirs), in DVC's order: a top-down walk taking each folder's entries as the
+        file system lists them (its files, then its subfolders one by one). `status`, `dag` and
+        the other commands that go through all of them list them in that order, as DVC does."""
         stack = [self.root]
         outs: set[str] = set()  # outputs are not searched for .dvc files
         while stack:
             directory = stack.pop()
             try:
-                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+                entries = list(os.scandir(directory))
             except OSError as exc:
                 # what no path reaches (unreadable, gone, or too long a path for the kernel)
                 # holds no .dvc file DVC could read either
@@ -202,7 +204,7 @@ class Repo:
                 elif entry.name == dvcfile.PIPELINE_FILE and entry.is_file():
                     yield entry.path
                     outs |= _stage_outputs(entry.path)
-            for entry in entries:
+            for entry in reversed(entries):  # the stack gives the first subfolder first
                 if not entry.is_dir(follow_symlinks=False) or entry.path in outs:
                     continue
                 rel = os.path.relpath(entry.path, self.root).replace(os.sep, "/")

@@ -194,3 +194,26 @@ def test_non_canonical_dir_object_reported_alike(made):
     for _ in range(2):  # the second time answers from the stamps recorded by the first
         assert status_json(dvc, root) == expected
         assert status_json(dataver, root) == expected
+
+
+def test_many_dvc_files_in_one_folder_listed_in_dvcs_order(tmp_path):
+    """DVC lists `.dvc` files as its walk finds them (a folder's entries in the file system's
+    order, not by name): `status` text and JSON come out in the same order from both tools."""
+    names = ["k", "b", "z", "a", "m", "q", "c"]
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    dvc("init", "-q", cwd=root)
+    for sub in ("t", "s"):
+        make_tree(root, {f"{sub}/{n}.txt": n for n in names})
+    for name in names:
+        make_tree(root, {f"{name}.txt": name})
+        dvc("add", "-q", f"{name}.txt", f"t/{name}.txt", f"s/{name}.txt", cwd=root)
+    listed = [n for n in os.listdir(root) if n.endswith(".txt.dvc")]
+    assert listed != sorted(listed)  # else this would not tell the orders apart
+    for name in names:
+        for rel in (f"{name}.txt", f"t/{name}.txt", f"s/{name}.txt"):
+            (root / rel).write_text("changed\n")
+    for args in ((), ("--json",)):
+        ours = dataver("status", *args, cwd=root).stdout
+        assert ours == dvc("status", *args, cwd=root).stdout

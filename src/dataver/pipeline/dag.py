@@ -62,38 +62,17 @@ class DataSource:
 
 def graph_nodes(repo) -> list:
     """What `dvc dag` draws: every stage of every dvc.yaml and every `.dvc` file, in DVC's
-    order (the files in the order its walk finds them, each dvc.yaml's stages as written)."""
+    order (the files as :meth:`Repo.iter_dvcfiles` finds them, each dvc.yaml's stages as
+    written)."""
     from dataver.pipeline.stage import stages_of
 
     nodes: list = []
-    for path in sorted(repo.iter_dvcfiles(), key=_walk_order(repo.root)):
+    for path in repo.iter_dvcfiles():
         if dvcfile.is_pipeline_file(path):
             nodes += stages_of(path, repo.root)
         else:
             nodes.append(DataSource(dvcfile.load(path), repo.root))
     return nodes
-
-
-def _walk_order(root: str):
-    """A sort key putting paths below ``root`` in the order of a top-down walk that lists each
-    folder as the file system returns it (DVC's walk: a folder's files, then its subfolders
-    one by one), not by name: DVC's graph lists the files in that order."""
-    listed: dict[str, dict[str, int]] = {}
-
-    def position(folder: str, name: str) -> int:
-        if folder not in listed:
-            listed[folder] = {entry: i for i, entry in enumerate(os.listdir(folder))}
-        return listed[folder].get(name, len(listed[folder]))
-
-    def key(path: str) -> list[tuple[int, int]]:
-        parts = os.path.relpath(path, root).split(os.sep)
-        folder, result = root, []
-        for part in parts[:-1]:
-            result.append((1, position(folder, part)))  # a subfolder: after the folder's files
-            folder = os.path.join(folder, part)
-        return result + [(0, position(folder, parts[-1]))]
-
-    return key
 
 
 def stage_name(stage, cwd: str) -> str:
