@@ -277,6 +277,25 @@ def test_shared_lfs_objects_are_copied(tmp_path):
     repo.close()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root")
+def test_lfs_objects_of_another_user_are_copied(tmp_path):
+    """The cache makes its objects read-only and tags them: not to be done to someone else's
+    file (on shared LFS storage, say), so those are copied."""
+    fx = simple_lfs_repo(str(tmp_path / "r"))
+    repo = _repo(fx.path)
+    theirs = sorted(fx.objects)[0]
+    os.chown(lfs_object_path(fx.path, theirs), 4242, 4242)
+    mode = os.stat(lfs_object_path(fx.path, theirs)).st_mode
+    with open_source("lfs", fx.path) as source:
+        with Converter(repo, "lfs") as conv:
+            sums = conv.convert(source.objects(_all_found(source, fx)))
+    inodes = _lfs_and_cache_inodes(repo, fx, sums)
+    assert inodes[theirs][0] != inodes[theirs][1]
+    assert os.stat(lfs_object_path(fx.path, theirs)).st_mode == mode
+    assert all(lfs == cache for oid, (lfs, cache) in inodes.items() if oid != theirs)
+    repo.close()
+
+
 def test_cache_on_another_file_system_gets_copies(tmp_path, monkeypatch):
     """Linking fails with EXDEV (the cache on another disk): every object is copied, and only
     the first link is tried."""

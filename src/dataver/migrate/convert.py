@@ -179,15 +179,15 @@ class Converter:
         or None: copy it instead.
 
         The link saves writing the bytes again, and the disk space of a second copy. Only a
-        file no other name shares is linked: one also linked into a work tree could be edited
-        in place, and the cache object with it. The link is kept only if it is the inode being
+        file of ours that no other name shares is linked: one also linked into a work tree
+        could be edited in place, and the cache object with it. The link is kept only if it is the inode being
         read (not a file put in its place since). Where the cache is on another file system, or
         links are refused, objects are copied."""
         if not self._linking or not obj.local:
             return None
         st = os.fstat(stream.fileno())
-        if st.st_nlink != 1 or not stat.S_ISREG(st.st_mode):
-            return None
+        if st.st_nlink != 1 or not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            return None  # shared, not a file, or not ours to make read-only and tag: copy it
         suffix = self.repo.odb.leftovers.temp_suffix
         try:
             tmp, _ = _fresh(lambda: self._incoming + suffix(), lambda tmp: os.link(obj.local, tmp))
