@@ -4,6 +4,8 @@ not merged); a stage's output is refused even with --force. Each case runs both 
 repositories and compares the outcome and every file."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.compat.conftest import assert_same, dataver, dvc, make_tree
@@ -42,6 +44,15 @@ def test_add_out_as_dvc(twins, args, succeeds):
     codes = _both(twins, *args)
     assert (codes[0] == 0, codes[1] == 0) == (succeeds, succeeds), codes
     assert_same(ours, theirs, extra_in_right=lambda rel: rel.endswith(".tmp"))  # DVC leaves its transfer temps
+
+
+def test_force_puts_a_folder_in_place_of_a_file(twins):
+    """DVC 3.67.1 fails here with an "unexpected error" (File exists); dataver does what
+    --force asks, and the result is a normal tracked folder."""
+    ours, _theirs = twins
+    dataver("add", "src", "-o", "dst", "-f", cwd=ours)
+    assert sorted(os.listdir(ours / "dst")) == ["f.txt", "sub"] and (ours / "dst.dvc").exists()
+    assert dataver("status", cwd=ours).stdout == "Data and pipelines are up to date.\n"
 
 
 def test_to_remote_out_that_exists_needs_force(twins, tmp_path):

@@ -159,7 +159,9 @@ def _copy_to_out(src: str, dest: str) -> None:
             shutil.copy2(src, copy)
         if os.path.isdir(dest) and not os.path.islink(dest):
             shutil.rmtree(dest)
-        os.replace(copy, dest)
+        elif os.path.isdir(copy) and os.path.lexists(dest):  # a folder in place of a file
+            os.unlink(dest)
+        os.replace(copy, dest)  # a file over a file: in one step
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
