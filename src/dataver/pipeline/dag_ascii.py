@@ -127,10 +127,10 @@ def _place(layers: list[list[_Node]]) -> None:
                 wanted.append(round(mean - node.width // 2))
             else:
                 wanted.append(None)
-        right = None
+        right = None  # the first free column after the box before
         for node, want in zip(layer, wanted):
-            node.x = want if want is not None and (right is None or want >= right) else (
-                right if right is not None else 0)
+            x = want if want is not None else (right if right is not None else 0)
+            node.x = x if right is None else max(x, right)
             right = node.x + node.width + GAP
         pushed = [node.x - want for node, want in zip(layer, wanted) if want is not None]
         if pushed:  # pushing right to fit moved the layer off centre: move it back half way
