@@ -133,12 +133,19 @@ def with_data_sources(tmp_path_factory):
     (("--dot",), ""), (("--mermaid",), ""), (("--dot", "-o"), ""), (("--md", "eval"), ""),
     (("--dot", "raw.txt.dvc"), ""), (("--mermaid", "--full", "raw.txt.dvc"), ""),
     (("--dot", "--full", "zz/notes.txt.dvc"), ""), (("--dot",), "sub"), (("--mermaid", "-o"), "sub"),
+    (("--dot", "prep.txt"), ""), (("--mermaid", "raw.txt"), ""), (("--dot", "j.txt"), "sub"),
 ], ids=lambda v: " ".join(v) if isinstance(v, tuple) else v or "root")
 def test_dvc_files_are_nodes_as_in_dvc(with_data_sources, args, cwd):
     where = with_data_sources / cwd
     ours = dataver("dag", *args, cwd=where).stdout
     assert ours == dvc("dag", *args, cwd=where).stdout
     assert ".dvc" in ours or "-o" in args
+
+
+def test_a_target_that_is_nothing_is_one_line(with_data_sources):
+    proc = dataver("dag", "nope.txt", cwd=with_data_sources, ok=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "'nope.txt' is neither a stage nor an output" in proc.stderr
 
 
 def _boxes(drawing: str) -> dict[str, tuple[int, int, int]]:

@@ -91,7 +91,7 @@ def register(sub) -> None:
                                    "producers above their users, or as Graphviz dot, Mermaid, or "
                                    "Mermaid in a Markdown block.")
     common(g)
-    g.add_argument("target", nargs="?", help="only this stage and what it depends on")
+    g.add_argument("target", nargs="?", help="only this stage (or .dvc file, or the one producing this output) and what it depends on")
     # as in DVC the formats are not exclusive: --dot wins, then --mermaid/--md
     g.add_argument("--dot", action="store_true", help="Graphviz dot")
     g.add_argument("--mermaid", action="store_true", help="Mermaid flowchart")
@@ -240,8 +240,7 @@ def run_dag(args) -> int:
         stages = dag.graph_nodes(repo)
         graph = graphmod.build(stages)
         if args.target:
-            targets = graphmod.resolve_targets(stages, [args.target], repo.root)
-            graph = dag.select(graph, targets, args.full)
+            graph = dag.select(graph, dag.resolve_target(stages, args.target, repo.root), args.full)
         view = (dag.outs_view if args.outs else dag.stages_view)(graph, os.getcwd())
     if args.collapse_foreach_matrix:
         view = dag.collapse(*view)

@@ -75,6 +75,25 @@ def graph_nodes(repo) -> list:
     return nodes
 
 
+def resolve_target(nodes: list, target: str, root: str) -> list:
+    """The nodes `dag TARGET` starts from, as DVC finds them: a stage (or `.dvc` file, or
+    dvc.yaml) by name first, else the node whose output is ``target`` or holds it."""
+    from dataver.errors import UserError
+    from dataver.pipeline.graph import resolve_targets
+
+    try:
+        return resolve_targets(nodes, [target], root)
+    except UserError:
+        path = os.path.abspath(target)
+        for node in nodes:
+            for out in node.outs:
+                out_path = node.abspath(out.path)
+                if path == out_path or path.startswith(out_path + os.sep):
+                    return [node]
+        raise UserError(f"'{target}' is neither a stage nor an output",
+                        hint="`dataver dag` draws them all") from None
+
+
 def stage_name(stage, cwd: str) -> str:
     """A stage as DVC names it from ``cwd``: ``name`` in the cwd's dvc.yaml, else
     ``path/to/dvc.yaml:name`` (relative to the cwd, ``../`` included); a `.dvc` file by its
