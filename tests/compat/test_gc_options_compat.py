@@ -88,6 +88,7 @@ def test_gc_keeps_what_dvc_keeps(history, tmp_path, options):
     real = dvc("gc", "-f", *options, cwd=theirs)
     assert kept(ours) == kept(theirs)
     assert len(kept(ours)) < len(kept(history))  # something was removed: the options matter
+    assert mine.stdout == real.stdout  # "Removed N objects from repo cache.", then the legacy line
     warning = [line for line in real.stderr.splitlines() + real.stdout.splitlines()
                if line.startswith("WARNING: This will")]
     assert warning and warning[0] in mine.stderr

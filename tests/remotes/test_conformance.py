@@ -180,7 +180,8 @@ def test_gc_workspace_and_cloud(remote_repo, capsys, tmp_path):
     assert len(remote_keys(remote_repo)) == 2
     code, out, _ = cli(capsys, "gc", "-w", "-c", "-f")
     assert code == 0
-    assert "Removed 1 objects from repo cache.\nRemoved 1 objects from remote.\n" in out
+    assert ("Removed 1 objects from repo cache.\nNo unused 'legacy' cache to remove.\n"
+            "Removed 1 objects from remote.\nNo unused cache to remove from remote.\n") in out
     assert remote_keys(remote_repo) == {f"files/md5/{new[:2]}/{new[2:]}"}
     assert not (repo / ".dvc" / "cache" / "files" / "md5" / old[:2] / old[2:]).exists()
     assert (repo / ".dvc" / "cache" / "files" / "md5" / new[:2] / new[2:]).exists()

@@ -74,14 +74,17 @@ def run(args) -> int:
     if args.dry:
         for path in result.local:
             echo(args, f"Would remove {path}")
-    echo(args, f"{verb} {len(result.local)} objects from repo cache." if result.local
-         else "No unused 'repo' cache to remove.")
+    # as DVC: one line per cache (3.x objects, then 2.x "legacy" ones), one per remote layout
+    for name, count in (("repo", len(result.local) - result.legacy_local), ("legacy", result.legacy_local)):
+        echo(args, f"{verb} {count} objects from {name} cache." if count
+             else f"No unused '{name}' cache to remove.")
     if args.cloud:
         if args.dry:
             for key in result.remote:
                 echo(args, f"Would remove {key} from remote '{result.remote_name}'")
-        echo(args, f"{verb} {len(result.remote)} objects from remote." if result.remote
-             else "No unused cache to remove from remote.")
+        for count in (len(result.remote) - result.legacy_remote, result.legacy_remote):
+            echo(args, f"{verb} {count} objects from remote." if count
+                 else "No unused cache to remove from remote.")
     return 0
 
 

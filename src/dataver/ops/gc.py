@@ -15,7 +15,7 @@ from dataver.errors import UserError
 from dataver.hashing import LEGACY, MD5
 from dataver.manifest import valid_oid
 from dataver.progress import SILENT
-from dataver.remote.base import object_key
+from dataver.remote.base import FILES_PREFIX, object_key
 
 
 class GcError(UserError):
@@ -29,6 +29,8 @@ class GcResult:
     local: list[str] = field(default_factory=list)  # cache paths
     remote: list[str] = field(default_factory=list)  # remote keys
     remote_name: str | None = None
+    legacy_local: int = 0  # how many of ``local`` are DVC 2.x objects (the legacy cache)
+    legacy_remote: int = 0  # how many of ``remote`` are DVC 2.x objects
 
 
 def gc(repo, cloud: bool = False, remote: str | None = None, dry: bool = False,
@@ -61,11 +63,14 @@ def gc(repo, cloud: bool = False, remote: str | None = None, dry: bool = False,
                 keep -= _on_remote(rem, sorted(keep))
             result = GcResult(remote_name=rem.name if rem else None)
             result.local = _gc_cache(repo, keep, dry, progress)
+            files = os.path.join(repo.odb.root, "files") + os.sep
+            result.legacy_local = sum(1 for path in result.local if not path.startswith(files))
             if not dry:  # temp files left by killed processes
                 repo.odb.clean_leftovers(rem)
                 repo.odb.remove_stale_tmp()
             if cloud:
                 result.remote = _gc_remote(rem, keep, dry)
+                result.legacy_remote = sum(1 for key in result.remote if not key.startswith(FILES_PREFIX))
             return result
         finally:
             if rem is not None:
