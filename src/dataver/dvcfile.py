@@ -486,7 +486,9 @@ def _parse_yaml(text: str | bytes, path: str, typ: str = "rt") -> Any:
         raise _bad(path, "not valid UTF-8") from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise _bad(path, f"invalid YAML{f' at line {mark.line + 1}' if mark else ''}") from None
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None)  # the parser's words, e.g. "mapping values are not allowed here"
+        raise _bad(path, f"invalid YAML{where}{f': {problem}' if problem else ''}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
