@@ -71,6 +71,16 @@ class Git:
             rel = [os.path.relpath(p, self.root) for p in paths]
             self.run("add", "--", *rel)
 
+    def unstaged(self, paths: list[str]) -> list[str]:
+        """Those of ``paths`` whose work-tree state git has not staged: changed since, or not
+        tracked yet (ignored files are not listed)."""
+        if not paths:
+            return []
+        rel = [os.path.relpath(p, self.root) for p in paths]
+        out = self.run("status", "--porcelain", "-z", "--untracked-files=all", "--", *rel).stdout.decode()
+        found = {entry[3:] for entry in out.split("\0") if len(entry) > 3 and entry[1] != " "}
+        return [path for path, r in zip(paths, rel) if r.replace(os.sep, "/") in found]
+
     def is_tracked(self, path: str) -> bool:
         """Whether git tracks ``path`` (or anything under it)."""
         rel = os.path.relpath(path, self.root)
@@ -197,6 +207,9 @@ class NoScm:
 
     def add(self, paths: list[str]) -> None:
         pass
+
+    def unstaged(self, paths: list[str]) -> list[str]:
+        return []
 
     def is_tracked(self, path: str) -> bool:
         return False

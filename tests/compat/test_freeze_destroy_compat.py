@@ -173,6 +173,6 @@ def test_cache_migrate_matches_dvc(tmp_path):
 
 def _said(out: str) -> list[str]:
     """The lines of a migration's output, sorted, without the git and auto-staging hints."""
-    hints = ("git add", "To track", "auto staging", "dvc config")
+    hints = ("git add", "To track", "auto staging", "config core.autostage")
     return sorted(line for line in out.splitlines()
                   if line.strip() and not any(hint in line for hint in hints))

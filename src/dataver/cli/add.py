@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from dataver.cli.main import common
-from dataver.cli.output import echo, git_add_command
+from dataver.cli.output import echo, git_hint
 
 
 def register(sub) -> None:
@@ -66,9 +66,7 @@ def run_add(args) -> int:
         gitignores = sorted({os.path.relpath(r.gitignore) for r in results if r.gitignore})
         dvcfiles = [os.path.relpath(r.dvcfile) for r in results]
     if not repo.config.get_bool("core", "autostage") and not args.quiet and repo.scm.root:
-        echo(args, "To track the changes with git, run:")
-        echo(args, "")
-        echo(args, "\t" + git_add_command(dvcfiles + gitignores))
+        echo(args, git_hint(dvcfiles + gitignores))
     return 0
 
 

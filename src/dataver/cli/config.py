@@ -171,7 +171,7 @@ def run_cache_verify(args) -> int:
 
 
 def run_cache_migrate(args) -> int:
-    from dataver.cli.output import echo, git_add_command
+    from dataver.cli.output import echo, git_hint
     from dataver.ops.cache_migrate import migrate
     from dataver.repo import Repo
 
@@ -214,5 +214,5 @@ def run_cache_migrate(args) -> int:
             echo(args, f"Updating DVC file '{name}'")
         if in_git and not autostage:
             changed = sorted(names + [lock for _yaml, lock in pipelines])
-            echo(args, "\nTo track the changes with git, run:\n\n\t" + git_add_command(changed))
+            echo(args, git_hint(changed))
     return 0

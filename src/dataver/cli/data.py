@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from dataver.cli.main import common
-from dataver.cli.output import echo, git_add_command
+from dataver.cli.output import echo, git_hint
 
 
 def register(sub) -> None:
@@ -53,9 +53,7 @@ def run_move(args) -> int:
     if in_git and not autostage:
         files = {res.new_dvcfile, res.old_dvcfile}
         files |= {os.path.join(os.path.dirname(p), ".gitignore") for p in (res.src, res.dst)}
-        echo(args, "To track the changes with git, run:")
-        echo(args, "")
-        echo(args, "\t" + git_add_command(sorted(os.path.relpath(f) for f in files)))
+        echo(args, git_hint(sorted(os.path.relpath(f) for f in files)))
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from dataver.cli.main import common, positive_int
-from dataver.cli.output import echo, git_add_command, print_json
+from dataver.cli.output import echo, git_hint, print_json
 
 
 def register(sub) -> None:
@@ -232,4 +232,4 @@ def _hint(args, repo, results) -> None:
         return
     names = sorted({os.path.relpath(r.dvcfile) for r in results}
                    | {os.path.relpath(os.path.join(os.path.dirname(r.path), ".gitignore")) for r in results})
-    echo(args, "\nTo track the changes with git, run:\n\n\t" + git_add_command(names))
+    echo(args, git_hint(names))

@@ -35,6 +35,13 @@ def table(headers: list[str], rows: list[list[str]], markdown: bool = False) -> 
     return "\n".join(out + [line(r) for r in rows]) + "\n"
 
 
+def git_hint(paths) -> str:
+    """DVC's reminder after a command wrote files git should record (when core.autostage is
+    off): the ``git add`` to run, and how to have it done automatically."""
+    return ("\nTo track the changes with git, run:\n\n\t" + git_add_command(paths)
+            + "\n\nTo enable auto staging, run:\n\n\tdataver config core.autostage true")
+
+
 def git_add_command(paths) -> str:
     """``git add`` with ``paths``, each quoted as a shell needs it (a name with a space stays
     one argument), as DVC prints its hint."""

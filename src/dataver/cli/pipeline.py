@@ -222,9 +222,29 @@ def _run_stages(args, targets, **options) -> int:
         except StageFailedError as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
             return exc.returncode
-    if not ran:
-        echo(args, "Data and pipelines are up to date.")
+        if ran and not options.get("dry"):
+            _track_changes(args, repo, ran)
+    # as DVC: the push reminder whenever stages ran (or, with --dry, would run)
+    echo(args, "Use `dataver push` to send your updates to remote storage." if ran
+         else "Data and pipelines are up to date.")
     return 0
+
+
+def _track_changes(args, repo, ran) -> None:
+    """After stages ran: stage the `dvc.lock` files and `.gitignore` files they changed when
+    core.autostage is on, else say how (as DVC does after repro)."""
+    from dataver.cli.output import git_hint
+
+    paths = list(dict.fromkeys([stage.lock_path for stage in ran] + [
+        os.path.join(os.path.dirname(stage.abspath(out.path)), ".gitignore")
+        for stage in ran for out in stage.outs if out.cache]))
+    changed = repo.scm.unstaged(paths)
+    if not changed:
+        return
+    if repo.config.get_bool("core", "autostage"):
+        repo.scm.add(changed)
+    else:
+        echo(args, git_hint([os.path.relpath(path) for path in changed]))
 
 
 def run_dag(args) -> int:
