@@ -71,7 +71,7 @@ def graph_nodes(repo) -> list:
         if dvcfile.is_pipeline_file(path):
             nodes += stages_of(path, repo.root)
         else:
-            nodes.append(DataSource(dvcfile.load(path), repo.root))
+            nodes.append(DataSource(repo.load_dvcfile(path), repo.root))  # read-only parse
     return nodes
 
 
@@ -81,10 +81,13 @@ def resolve_target(nodes: list, target: str, root: str) -> list:
     from dataver.errors import UserError
     from dataver.pipeline.graph import resolve_targets
 
+    path = os.path.abspath(target)
+    sources = [node for node in nodes if isinstance(node, DataSource) and node.path == path]
+    if sources:
+        return sources
     try:
         return resolve_targets(nodes, [target], root)
     except UserError:
-        path = os.path.abspath(target)
         for node in nodes:
             for out in node.outs:
                 out_path = node.abspath(out.path)

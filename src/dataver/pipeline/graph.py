@@ -152,11 +152,6 @@ def resolve_targets(stages: list, targets: list[str], root: str) -> list:
     name of a foreach or matrix group stands for all its stages."""
     result = []
     for target in targets:
-        if target.endswith(".dvc"):  # a .dvc file (a node of `dag`'s graph only)
-            found = [s for s in stages if getattr(s, "path", None) == os.path.abspath(target)]
-            if found:
-                result += [s for s in found if s not in result]
-                continue
         file, _, name = target.rpartition(":") if ":" in target else ("", "", target)
         if not file and (target.endswith("dvc.yaml") or os.path.isdir(target)):
             file, name = target, ""
